@@ -1,0 +1,11 @@
+"""Every router of the API, in one list: the place to register a new domain module."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from crm.auth.routes import router as auth_router
+from crm.orgs.routes import router as orgs_router
+from crm.users.routes import router as users_router
+
+ROUTERS: tuple[APIRouter, ...] = (auth_router, orgs_router, users_router)

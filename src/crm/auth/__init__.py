@@ -1,0 +1,1 @@
+"""Authentication: passwords, Google, JWT sessions, and who is calling in which org."""

@@ -1,0 +1,209 @@
+"""Auth use cases: register, log in, refresh, Google sign-in, log out, and resolving the
+caller of an API request (user from the bearer token, membership from the org header)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.auth.errors import (
+    GoogleTokenInvalid,
+    InvalidCredentials,
+    OrgAccessDenied,
+    RefreshTokenReused,
+    TokenInvalid,
+)
+from crm.auth.google import GoogleVerifier
+from crm.auth.repository import MembershipRepository, SessionRepository, UserRepository
+from crm.core.clock import as_utc, utcnow
+from crm.core.config import Settings
+from crm.core.errors import TooManyRequests, ValidationFailed
+from crm.core.ratelimit import Counter
+from crm.core.security import (
+    TokenType,
+    decode_token,
+    encode_token,
+    hash_password,
+    new_jti,
+    verify_password,
+)
+from crm.core.tenancy import TenantContext, bind_tenant
+from crm.models import AuthSession, Profile, User
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access: str
+    refresh: str
+    user: User
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings, counter: Counter) -> None:
+        self.session = session
+        self.settings = settings
+        self.counter = counter
+        self.users = UserRepository(session)
+        self.sessions = SessionRepository(session)
+        self.memberships = MembershipRepository(session)
+
+    # -- issuing tokens --------------------------------------------------------------
+
+    @property
+    def _secret(self) -> str:
+        return self.settings.resolved_secret_key()
+
+    @property
+    def _refresh_lifetime(self) -> timedelta:
+        return timedelta(days=self.settings.refresh_token_days)
+
+    def _mint(self, user_id: uuid.UUID, session_id: uuid.UUID, refresh_jti: str) -> tuple[str, str]:
+        access, _ = encode_token(
+            secret=self._secret,
+            user_id=user_id,
+            session_id=session_id,
+            token_type=TokenType.ACCESS,
+            lifetime=timedelta(minutes=self.settings.access_token_minutes),
+        )
+        refresh, _ = encode_token(
+            secret=self._secret,
+            user_id=user_id,
+            session_id=session_id,
+            token_type=TokenType.REFRESH,
+            lifetime=self._refresh_lifetime,
+            jti=refresh_jti,
+        )
+        return access, refresh
+
+    async def _start_session(self, user: User, client: str) -> IssuedTokens:
+        jti = new_jti()
+        auth_session = await self.sessions.add(
+            AuthSession(
+                user_id=user.id,
+                refresh_jti=jti,
+                expires_at=utcnow() + self._refresh_lifetime,
+                client=client,
+            )
+        )
+        access, refresh = self._mint(user.id, auth_session.id, jti)
+        return IssuedTokens(access=access, refresh=refresh, user=user)
+
+    # -- use cases ------------------------------------------------------------------
+
+    async def register(self, email: str, password: str, first_name: str, last_name: str) -> IssuedTokens:
+        email = normalize_email(email)
+        if await self.users.by_email(email) is not None:
+            raise ValidationFailed.on("email", "A user with this e-mail already exists", code="email_taken")
+        user = await self.users.add(
+            User(email=email, password_hash=hash_password(password), first_name=first_name, last_name=last_name)
+        )
+        return await self._start_session(user, "password")
+
+    async def login(self, email: str, password: str, client_ip: str) -> IssuedTokens:
+        email = normalize_email(email)
+        limits = (
+            (f"login-fail:email:{email}", self.settings.login_max_failures_per_email),
+            (f"login-fail:ip:{client_ip}", self.settings.login_max_failures_per_ip),
+        )
+        for key, limit in limits:
+            state = await self.counter.peek(key)
+            if state.count >= limit:
+                raise TooManyRequests(state.retry_after, "Too many failed logins; try again later")
+        user = await self.users.by_email(email)
+        valid = verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            for key, _ in limits:
+                await self.counter.hit(key, self.settings.login_failure_window_seconds)
+            raise InvalidCredentials()
+        await self.counter.reset(limits[0][0])
+        return await self._start_session(user, "password")
+
+    async def google_login(self, verifier: GoogleVerifier, token: str) -> IssuedTokens:
+        identity = await verifier.verify(token)
+        if identity is None or not identity.email_verified:
+            raise GoogleTokenInvalid()
+        email = normalize_email(identity.email)
+        user = await self.users.by_email(email)
+        if user is None:
+            user = await self.users.add(
+                User(
+                    email=email,
+                    first_name=identity.first_name,
+                    last_name=identity.last_name,
+                    profile_pic=identity.picture,
+                )
+            )
+        elif not user.is_active:
+            raise GoogleTokenInvalid("This account is disabled")
+        return await self._start_session(user, "google")
+
+    async def refresh(self, token: str) -> tuple[str, str]:
+        claims = decode_token(token, secret=self._secret, expected=TokenType.REFRESH)
+        auth_session = await self.sessions.get(claims.session_id)
+        if (
+            auth_session is None
+            or auth_session.user_id != claims.user_id
+            or auth_session.revoked_at is not None
+            or as_utc(auth_session.expires_at) <= utcnow()
+        ):
+            raise TokenInvalid()
+        new = new_jti()
+        rotated = await self.sessions.rotate(
+            claims.session_id, claims.jti, new, utcnow() + self._refresh_lifetime
+        )
+        if not rotated:
+            # This refresh token was already exchanged: someone is replaying it.
+            await self.sessions.revoke(claims.session_id, "refresh_reuse")
+            raise RefreshTokenReused()
+        if await self.sessions.active_user(claims.session_id, claims.user_id) is None:
+            raise TokenInvalid()
+        return self._mint(claims.user_id, claims.session_id, new)
+
+    async def logout(self, session_id: uuid.UUID) -> None:
+        await self.sessions.revoke(session_id, "logout")
+
+    async def session_of_refresh(self, token: str, user_id: uuid.UUID) -> uuid.UUID:
+        """The session a refresh token belongs to, if it is the caller's."""
+        claims = decode_token(token, secret=self._secret, expected=TokenType.REFRESH)
+        if claims.user_id != user_id:
+            raise TokenInvalid()
+        return claims.session_id
+
+    # -- resolving the caller -------------------------------------------------------
+
+    async def user_from_access_token(self, token: str) -> tuple[User, uuid.UUID]:
+        claims = decode_token(token, secret=self._secret, expected=TokenType.ACCESS)
+        user = await self.sessions.active_user(claims.session_id, claims.user_id)
+        if user is None:
+            raise TokenInvalid()
+        return user, claims.session_id
+
+    async def member_context(self, user: User, org_id: uuid.UUID) -> TenantContext:
+        profile = await self.memberships.active_membership(user.id, org_id)
+        if profile is None:
+            raise OrgAccessDenied()
+        return self._bind(profile)
+
+    async def org_key_context(self, api_key: str) -> TenantContext:
+        profile = await self.memberships.first_admin_by_org_key(api_key)
+        if profile is None:
+            raise TokenInvalid("Invalid organization API key", code="org_key_not_valid")
+        return self._bind(profile, via_org_api_key=True)
+
+    def _bind(self, profile: Profile, *, via_org_api_key: bool = False) -> TenantContext:
+        context = TenantContext(
+            org_id=profile.org_id,
+            profile_id=profile.id,
+            user_id=profile.user_id,
+            role=profile.role,
+            via_org_api_key=via_org_api_key,
+        )
+        bind_tenant(self.session, context)
+        return context

@@ -1,0 +1,1 @@
+"""Platform core: configuration, database, tenancy, errors, security. Imports nothing else from crm."""

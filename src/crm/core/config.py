@@ -1,0 +1,87 @@
+"""Settings read from the environment (``CRM_`` prefix) and the secret-key file.
+
+Every setting has a default that works for a first run on the embedded SQLite database;
+``.env.example`` lists them all. The secret key is never a default in code: when
+``CRM_SECRET_KEY`` is unset it is generated once and kept in the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    secret_key: str = ""
+    redis_url: str = ""
+
+    access_token_minutes: int = Field(default=30, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+
+    default_page_size: int = Field(default=10, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_import_rows: int = Field(default=100_000, ge=1)
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "crm@localhost"
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    admin_email: str = ""
+    log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'crm.sqlite3').resolve()}"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else the one stored in the data directory (created on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_data_dir()
+        path = self.data_dir / SECRET_KEY_FILE
+        try:
+            # O_EXCL: two workers starting together must not write two different keys.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            key = secrets.token_urlsafe(48)
+            handle.write(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

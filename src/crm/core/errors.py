@@ -1,0 +1,192 @@
+"""Typed domain errors and the handlers that render every failure in the §1.6 shapes.
+
+Routes and services raise these; nothing builds an error response by hand. Shapes:
+401 ``{"detail", "code"}``; every other status ``{"error": true, "errors": <str|{field: [msg]}>,
+"code"}``. Malformed input never reaches a 500: bad JSON and wrong types are 400, a
+malformed id in a path is 404 (it cannot name a record).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("crm.errors")
+
+FieldErrors = dict[str, list[str]]
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+    default_message = "Bad request"
+    keep_changes = False  # True: the request transaction commits although the request fails
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.field_errors: FieldErrors | None = (
+            {k: list(v) for k, v in field_errors.items()} if field_errors else None
+        )
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": True, "errors": self.field_errors or self.message, "code": self.code}
+
+
+class ValidationFailed(DomainError):
+    status_code = 400
+    code = "invalid"
+    default_message = "Invalid input"
+
+    @classmethod
+    def on(cls, field: str, message: str, *, code: str = "invalid") -> ValidationFailed:
+        return cls(message, code=code, field_errors={field: [message]})
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+    default_message = "Authentication credentials were not provided."
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message, "code": self.code}
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "permission_denied"
+    default_message = "You do not have Permission to perform this action"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_message = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state of the record"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "Request body is too large"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "rate_limited"
+    default_message = "Too many requests; try again later"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "The database is unavailable; try again shortly"
+
+
+def render(error: DomainError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    # loc = ("body", "users", 0) -> "users"; ("query", "limit") -> "limit"; ("body",) -> body itself.
+    parts = [str(p) for p in loc[1:] if not isinstance(p, int)]
+    return parts[0] if parts else "non_field_errors"
+
+
+def validation_error_to_domain(exc: RequestValidationError) -> DomainError:
+    errors = exc.errors()
+    if any(err.get("loc", ("",))[0] == "path" for err in errors):
+        return NotFound()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return ValidationFailed("Malformed JSON body", code="malformed_json")
+    fields: FieldErrors = {}
+    for err in errors:
+        msg = str(err.get("msg", "Invalid value"))
+        fields.setdefault(_field_name(err.get("loc", ("body",))), []).append(msg)
+    return ValidationFailed(field_errors=fields)
+
+
+_HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {
+    401: NotAuthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    413: PayloadTooLarge,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> Response:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        return render(validation_error_to_domain(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        error_cls = _HTTP_STATUS_ERRORS.get(exc.status_code)
+        if error_cls is not None:
+            return render(error_cls())
+        error = DomainError(str(exc.detail), code=f"http_{exc.status_code}", headers=exc.headers)
+        error.status_code = exc.status_code
+        return render(error)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> Response:
+        # Services check uniqueness first; this is the race between two writers.
+        logger.info("integrity error: %s", exc.orig)
+        return render(Conflict("A record with these values already exists", code="duplicate"))
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        return await _unavailable(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> Response:
+        if exc.connection_invalidated:
+            return await _unavailable(request, exc)
+        logger.exception("database error", exc_info=exc)
+        return render(_internal())
+
+    async def _unavailable(_request: Request, exc: Exception) -> Response:
+        logger.warning("database unavailable: %s", exc)
+        return render(ServiceUnavailable(headers={"Retry-After": "2"}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error", exc_info=exc)
+        return render(_internal())
+
+
+def _internal() -> DomainError:
+    error = DomainError("Internal server error", code="internal_error")
+    error.status_code = 500
+    return error

@@ -1,0 +1,57 @@
+"""Run Alembic from inside the server: first-run upgrade, ``crm db ...`` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from crm.core.db import create_engine
+from crm.core.config import Settings
+
+
+def migrations_dir() -> Path:
+    package = Path(__file__).resolve().parents[1]
+    bundled = package / "_migrations"  # wheel install (see pyproject force-include)
+    if bundled.is_dir():
+        return bundled
+    return package.parents[1] / "migrations"  # source checkout
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["crm_url"] = url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def check(url: str) -> None:
+    """Raise if the models and the migrations have drifted apart."""
+    command.check(alembic_config(url))
+
+
+def head_revision(url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def current_revision(settings: Settings, url: str) -> str | None:
+    async def _read() -> str | None:
+        engine = create_engine(settings, url=url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_revision()
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_read())

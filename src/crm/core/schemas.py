@@ -1,0 +1,51 @@
+"""Base schema classes and the field types the whole API shares.
+
+List-valued inputs accept what Django-CRM clients send (§1.1): a JSON array, a JSON-encoded
+string of an array, a comma-separated string, or repeated multipart keys.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+
+
+def _coerce_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value  # let the list validator report it
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+UUIDList = Annotated[list[uuid.UUID], BeforeValidator(_coerce_list)]
+NameList = Annotated[list[str], BeforeValidator(_coerce_list)]
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class InputSchema(BaseModel):
+    """Request bodies: unknown keys are ignored (old clients send extras), strings trimmed."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
+
+
+class ReadSchema(BaseModel):
+    """Responses, built from ORM objects or read models."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+
+class Message(BaseModel):
+    error: bool = False
+    message: str

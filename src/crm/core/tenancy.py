@@ -1,0 +1,124 @@
+"""Tenant context and the guard that keeps every query inside one organization.
+
+A request that acts in an org binds a :class:`TenantContext` to its session. From then on
+every ORM SELECT/UPDATE/DELETE touching a tenant-owned table is filtered by that org, and
+every new tenant-owned row must carry it. A query on a tenant-owned table with no org bound
+raises instead of returning everyone's rows (fail closed); the few places that must look
+across orgs (login, the caller's own memberships) say so with :func:`unscoped`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Uuid, event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column
+from sqlalchemy.orm import with_loader_criteria
+
+from crm.core.db import CRMSession
+
+_TENANT_KEY = "crm_tenant"
+_UNSCOPED_KEY = "crm_unscoped"
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    USER = "USER"
+
+
+class TenantOwned:
+    """Mixin for every table whose rows belong to one organization."""
+
+    @declared_attr
+    def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
+        return mapped_column(Uuid, ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    """Who is acting, and in which org: the output of authentication for org-scoped calls."""
+
+    org_id: uuid.UUID
+    profile_id: uuid.UUID
+    user_id: uuid.UUID
+    role: Role
+    via_org_api_key: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class TenantScopeMissing(RuntimeError):
+    """A tenant-owned table was queried on a session with no org bound. A programming error."""
+
+
+def bind_tenant(session: AsyncSession, context: TenantContext) -> None:
+    bound = session.info.get(_TENANT_KEY)
+    if bound is not None and bound.org_id != context.org_id:
+        raise TenantScopeMissing("session already bound to another org")
+    session.info[_TENANT_KEY] = context
+
+
+def current_tenant(session: AsyncSession | Session) -> TenantContext | None:
+    tenant: TenantContext | None = session.info.get(_TENANT_KEY)
+    return tenant
+
+
+@contextmanager
+def unscoped(session: AsyncSession) -> Iterator[None]:
+    """Allow queries across orgs for the duration of the block (auth and membership lookups)."""
+    previous = session.info.get(_UNSCOPED_KEY, False)
+    session.info[_UNSCOPED_KEY] = True
+    try:
+        yield
+    finally:
+        session.info[_UNSCOPED_KEY] = previous
+
+
+def _touches_tenant_table(state: ORMExecuteState) -> bool:
+    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+
+
+@event.listens_for(CRMSession, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # Loads issued on behalf of an already-scoped statement carry its criteria.
+        return
+    if not _touches_tenant_table(state):
+        return
+    tenant = current_tenant(state.session)
+    if tenant is None:
+        if state.session.info.get(_UNSCOPED_KEY):
+            return
+        raise TenantScopeMissing(
+            "query on a tenant-owned table without an organization bound to the session"
+        )
+    org_id = tenant.org_id
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, lambda cls: cls.org_id == org_id, include_aliases=True)
+    )
+
+
+@event.listens_for(CRMSession, "before_flush")
+def _new_rows_belong_to_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    tenant = current_tenant(session)
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if tenant is None:
+            if session.info.get(_UNSCOPED_KEY):
+                continue
+            raise TenantScopeMissing("new tenant-owned row without an organization bound")
+        if obj.org_id is None:
+            obj.org_id = tenant.org_id
+        elif obj.org_id != tenant.org_id:
+            raise TenantScopeMissing("new row belongs to another organization")

@@ -1,0 +1,1 @@
+"""Organizations: creating one, listing the caller's memberships, the caller's profile."""

@@ -1,0 +1,1 @@
+"""Members of an org (profiles): listing, adding, updating, removing, activating."""
