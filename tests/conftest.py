@@ -80,7 +80,9 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, data_dir: Path) -> Settings:
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, data_dir=data_dir, redis_url="")
+    return Settings(
+        database_url=database_url, secret_key=TEST_SECRET, data_dir=data_dir, redis_url=""
+    )
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +131,9 @@ def google() -> FakeGoogle:
 
 @pytest.fixture
 def app(settings: Settings, test_database: Database, google: FakeGoogle) -> Any:
-    return create_app(settings, database=test_database, google_verifier=google, counter=MemoryCounter())
+    return create_app(
+        settings, database=test_database, google_verifier=google, counter=MemoryCounter()
+    )
 
 
 @pytest.fixture
@@ -171,9 +175,13 @@ class Factory:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def user(self, email: str | None = None, password: str = "correct horse battery") -> Member:
+    async def user(
+        self, email: str | None = None, password: str = "correct horse battery"
+    ) -> Member:
         email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-        response = await self.client.post("/api/auth/register/", json={"email": email, "password": password})
+        response = await self.client.post(
+            "/api/auth/register/", json={"email": email, "password": password}
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         return Member(email, password, body["access"], body["refresh"], body["user"]["id"])
@@ -190,7 +198,9 @@ class Factory:
         member.profile_id = profile.json()["user_obj"]["id"]
         return member
 
-    async def member_of(self, admin: Member, role: str = "USER", phone: str | None = None) -> Member:
+    async def member_of(
+        self, admin: Member, role: str = "USER", phone: str | None = None
+    ) -> Member:
         """A new user added to ``admin``'s org by the admin (POST /api/users/)."""
         member = await self.user()
         response = await self.client.post(

@@ -35,7 +35,9 @@ class GoogleUserinfoVerifier:
     async def verify(self, token: str) -> GoogleIdentity | None:
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             try:
-                response = await client.get(USERINFO_URL, headers={"Authorization": f"Bearer {token}"})
+                response = await client.get(
+                    USERINFO_URL, headers={"Authorization": f"Bearer {token}"}
+                )
             except httpx.HTTPError:
                 return None
         if response.status_code != 200:

@@ -30,7 +30,9 @@ _org_header = APIKeyHeader(
 )
 _org_alias = APIKeyHeader(name="org", auto_error=False, description="Alias of organization-id")
 _org_key = APIKeyHeader(
-    name="Token", auto_error=False, description="Organization API key; acts as the org's first admin"
+    name="Token",
+    auto_error=False,
+    description="Organization API key; acts as the org's first admin",
 )
 
 
@@ -73,11 +75,15 @@ def _org_id_from_headers(primary: str | None, alias: str | None) -> uuid.UUID | 
     if not values:
         return None
     if len(values) > 1:
-        raise OrgAccessDenied("organization-id and org headers disagree", code="org_header_mismatch")
+        raise OrgAccessDenied(
+            "organization-id and org headers disagree", code="org_header_mismatch"
+        )
     try:
         return uuid.UUID(values.pop())
     except ValueError as exc:
-        raise OrgAccessDenied("organization-id is not a valid id", code="org_header_invalid") from exc
+        raise OrgAccessDenied(
+            "organization-id is not a valid id", code="org_header_invalid"
+        ) from exc
 
 
 async def _member(
@@ -91,7 +97,9 @@ async def _member(
     if credentials is None and org_key:
         context = await service.org_key_context(org_key.strip())
         if org_id is not None and org_id != context.org_id:
-            raise OrgAccessDenied("organization-id does not match the API key", code="org_header_mismatch")
+            raise OrgAccessDenied(
+                "organization-id does not match the API key", code="org_header_mismatch"
+            )
         return context
     if credentials is None:
         raise NotAuthenticated()

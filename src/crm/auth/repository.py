@@ -20,7 +20,9 @@ class UserRepository:
         self.session = session
 
     async def by_email(self, email: str) -> User | None:
-        return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+        return (
+            await self.session.execute(select(User).where(User.email == email))
+        ).scalar_one_or_none()
 
     async def add(self, user: User) -> User:
         self.session.add(user)
@@ -54,7 +56,9 @@ class SessionRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def rotate(self, session_id: uuid.UUID, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
+    async def rotate(
+        self, session_id: uuid.UUID, old_jti: str, new_jti: str, expires_at: datetime
+    ) -> bool:
         """Swap the current refresh token; False if another request already did (a reuse)."""
         result = await self.session.execute(
             update(AuthSession)

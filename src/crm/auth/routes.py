@@ -34,7 +34,9 @@ def _client_ip(request: Request) -> str:
 
 
 def _pair(tokens: IssuedTokens) -> TokenPairOut:
-    return TokenPairOut(access=tokens.access, refresh=tokens.refresh, user=UserOut.model_validate(tokens.user))
+    return TokenPairOut(
+        access=tokens.access, refresh=tokens.refresh, user=UserOut.model_validate(tokens.user)
+    )
 
 
 @router.post("/register/", status_code=status.HTTP_201_CREATED, response_model=TokenPairOut)
@@ -78,7 +80,9 @@ async def google_login(
 
 
 @router.post("/logout/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def logout(caller: CurrentCaller, service: AuthServiceDep, body: LogoutIn | None = None) -> Response:
+async def logout(
+    caller: CurrentCaller, service: AuthServiceDep, body: LogoutIn | None = None
+) -> Response:
     """End the session of the access token (or of the refresh token sent): both stop working."""
     await service.logout(caller.session_id)
     if body is not None and body.refresh:

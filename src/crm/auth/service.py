@@ -97,12 +97,21 @@ class AuthService:
 
     # -- use cases ------------------------------------------------------------------
 
-    async def register(self, email: str, password: str, first_name: str, last_name: str) -> IssuedTokens:
+    async def register(
+        self, email: str, password: str, first_name: str, last_name: str
+    ) -> IssuedTokens:
         email = normalize_email(email)
         if await self.users.by_email(email) is not None:
-            raise ValidationFailed.on("email", "A user with this e-mail already exists", code="email_taken")
+            raise ValidationFailed.on(
+                "email", "A user with this e-mail already exists", code="email_taken"
+            )
         user = await self.users.add(
-            User(email=email, password_hash=hash_password(password), first_name=first_name, last_name=last_name)
+            User(
+                email=email,
+                password_hash=hash_password(password),
+                first_name=first_name,
+                last_name=last_name,
+            )
         )
         return await self._start_session(user, "password")
 

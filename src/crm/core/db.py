@@ -16,7 +16,12 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -65,7 +70,7 @@ class CreatedBy:
     """The member (profile) who created the row; kept as NULL if that member is removed."""
 
     @declared_attr
-    def created_by_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 - declared_attr takes the class
+    def created_by_id(cls) -> Mapped[uuid.UUID | None]:
         return mapped_column(
             Uuid, ForeignKey("profiles.id", ondelete="SET NULL"), nullable=True, index=True
         )
@@ -86,7 +91,9 @@ def async_url(raw: str) -> URL:
         return url.set(drivername="postgresql+asyncpg", query=query)
     if backend == "sqlite":
         return url.set(drivername="sqlite+aiosqlite")
-    raise ValueError(f"unsupported database URL scheme {url.drivername!r}; use postgresql:// or sqlite://")
+    raise ValueError(
+        f"unsupported database URL scheme {url.drivername!r}; use postgresql:// or sqlite://"
+    )
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:

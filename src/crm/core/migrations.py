@@ -10,8 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from crm.core.db import create_engine
 from crm.core.config import Settings
+from crm.core.db import create_engine
 
 
 def migrations_dir() -> Path:

@@ -34,7 +34,9 @@ class PageParams:
 
 def page_params(
     request: Request,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_OFFSET, description="Page size (capped)")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_OFFSET, description="Page size (capped)")
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
     settings: Settings = request.app.state.settings

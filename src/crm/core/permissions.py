@@ -36,8 +36,14 @@ def visible_to(model: type[Any], tenant: TenantContext) -> ColumnElement[bool]:
     )
 
 
-def can_see(created_by_id: uuid.UUID | None, assignee_ids: Iterable[uuid.UUID], tenant: TenantContext) -> bool:
-    return tenant.is_admin or created_by_id == tenant.profile_id or tenant.profile_id in set(assignee_ids)
+def can_see(
+    created_by_id: uuid.UUID | None, assignee_ids: Iterable[uuid.UUID], tenant: TenantContext
+) -> bool:
+    return (
+        tenant.is_admin
+        or created_by_id == tenant.profile_id
+        or tenant.profile_id in set(assignee_ids)
+    )
 
 
 def ensure_can_delete(created_by_id: uuid.UUID | None, tenant: TenantContext) -> None:

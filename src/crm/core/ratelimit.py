@@ -56,7 +56,9 @@ class MemoryCounter:
             entry = (entry[0] + 1, entry[1])
             self._windows[key] = entry
             if len(self._windows) > 100_000:
-                for stale in [k for k, (_, end) in self._windows.items() if end <= time.monotonic()]:
+                for stale in [
+                    k for k, (_, end) in self._windows.items() if end <= time.monotonic()
+                ]:
                     del self._windows[stale]
             return WindowState(entry[0], math.ceil(entry[1] - time.monotonic()))
 

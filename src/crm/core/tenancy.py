@@ -18,8 +18,14 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 
 from crm.core.db import CRMSession
 
@@ -36,7 +42,7 @@ class TenantOwned:
     """Mixin for every table whose rows belong to one organization."""
 
     @declared_attr
-    def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
+    def org_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(Uuid, ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
 
 

@@ -13,14 +13,24 @@ from crm.models.tags import Tag
 api_setting_assignees = Table(
     "api_setting_assignees",
     Base.metadata,
-    Column("api_setting_id", Uuid, ForeignKey("api_settings.id", ondelete="CASCADE"), primary_key=True),
-    Column("profile_id", Uuid, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "api_setting_id", Uuid, ForeignKey("api_settings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "profile_id",
+        Uuid,
+        ForeignKey("profiles.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 api_setting_tags = Table(
     "api_setting_tags",
     Base.metadata,
-    Column("api_setting_id", Uuid, ForeignKey("api_settings.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "api_setting_id", Uuid, ForeignKey("api_settings.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("tag_id", Uuid, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
@@ -32,5 +42,7 @@ class APISetting(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
     apikey: Mapped[str] = mapped_column(String(32), unique=True)
     website: Mapped[str] = mapped_column(String(255))
 
-    lead_assigned_to: Mapped[list[Profile]] = relationship(secondary=api_setting_assignees, lazy="raise")
+    lead_assigned_to: Mapped[list[Profile]] = relationship(
+        secondary=api_setting_assignees, lazy="raise"
+    )
     tags: Mapped[list[Tag]] = relationship(secondary=api_setting_tags, lazy="raise")

@@ -13,7 +13,13 @@ team_members = Table(
     "team_members",
     Base.metadata,
     Column("team_id", Uuid, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-    Column("profile_id", Uuid, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "profile_id",
+        Uuid,
+        ForeignKey("profiles.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 

@@ -17,7 +17,9 @@ class OrgRepository:
         self.session = session
 
     async def name_exists(self, name: str) -> bool:
-        found = await self.session.scalar(select(Org.id).where(func.lower(Org.name) == name.lower()).limit(1))
+        found = await self.session.scalar(
+            select(Org.id).where(func.lower(Org.name) == name.lower()).limit(1)
+        )
         return found is not None
 
     async def add(self, org: Org) -> Org:

@@ -50,7 +50,9 @@ async def create_org(body: OrgCreate, user: CurrentUser, session: DbSession) -> 
     profile.user = user
     profile.org = org
     profile.address = None
-    return OrgCreatedOut(org=OrgOut(id=org.id, name=org.name, api_key=org.api_key), profile=ProfileOut.of(profile))
+    return OrgCreatedOut(
+        org=OrgOut(id=org.id, name=org.name, api_key=org.api_key), profile=ProfileOut.of(profile)
+    )
 
 
 @router.get("/profile/", response_model=ProfileEnvelope)

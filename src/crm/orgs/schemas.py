@@ -22,7 +22,9 @@ class OrgCreate(InputSchema):
     @classmethod
     def _allowed_characters(cls, value: str) -> str:
         if _FORBIDDEN.search(value):
-            raise ValueError("Organization name must not contain spaces or any of ~!_.@#$%^&*()+{}\":;'/[]")
+            raise ValueError(
+                "Organization name must not contain spaces or any of ~!_.@#$%^&*()+{}\":;'/[]"
+            )
         return value
 
 

@@ -21,7 +21,9 @@ class OrgService:
     async def create_org(self, user: User, name: str) -> tuple[Org, Profile]:
         if await self.orgs.name_exists(name):
             raise OrgNameTaken()
-        org = await self.orgs.add(Org(name=name, api_key=str(uuid.uuid4()), created_by_user_id=user.id))
+        org = await self.orgs.add(
+            Org(name=name, api_key=str(uuid.uuid4()), created_by_user_id=user.id)
+        )
         profile = Profile(
             id=uuid.uuid4(),
             org_id=org.id,

@@ -19,7 +19,7 @@ class ProfileRepository:
         self.session = session
         self.tenant = tenant
 
-    def _base(self) -> Select[tuple[Profile]]:
+    def _base(self) -> Select[Profile]:
         return (
             select(Profile)
             .join(User, User.id == Profile.user_id)
@@ -28,7 +28,9 @@ class ProfileRepository:
         )
 
     async def get(self, profile_id: uuid.UUID) -> Profile | None:
-        return (await self.session.execute(self._base().where(Profile.id == profile_id))).scalar_one_or_none()
+        return (
+            await self.session.execute(self._base().where(Profile.id == profile_id))
+        ).scalar_one_or_none()
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Profile]:
         if not ids:
@@ -37,10 +39,14 @@ class ProfileRepository:
         return list(result.scalars())
 
     async def by_user(self, user_id: uuid.UUID) -> Profile | None:
-        return (await self.session.execute(self._base().where(Profile.user_id == user_id))).scalar_one_or_none()
+        return (
+            await self.session.execute(self._base().where(Profile.user_id == user_id))
+        ).scalar_one_or_none()
 
     async def by_phone(self, phone: str) -> Profile | None:
-        return (await self.session.execute(self._base().where(Profile.phone == phone))).scalar_one_or_none()
+        return (
+            await self.session.execute(self._base().where(Profile.phone == phone))
+        ).scalar_one_or_none()
 
     async def page(
         self, *, active: bool, email: str | None, role: Role | None, params: PageParams
@@ -51,7 +57,10 @@ class ProfileRepository:
         if role is not None:
             conditions.append(Profile.role == role)
         total = await self.session.scalar(
-            select(func.count()).select_from(Profile).join(User, User.id == Profile.user_id).where(*conditions)
+            select(func.count())
+            .select_from(Profile)
+            .join(User, User.id == Profile.user_id)
+            .where(*conditions)
         )
         rows = await self.session.execute(
             self._base()
@@ -72,7 +81,11 @@ class ProfileRepository:
         total = await self.session.scalar(
             select(func.count())
             .select_from(Profile)
-            .where(Profile.org_id == self.tenant.org_id, Profile.role == Role.ADMIN, Profile.is_active.is_(True))
+            .where(
+                Profile.org_id == self.tenant.org_id,
+                Profile.role == Role.ADMIN,
+                Profile.is_active.is_(True),
+            )
         )
         return int(total or 0)
 
@@ -92,7 +105,9 @@ class UserAccounts:
 
     async def by_email(self, email: str) -> User | None:
         with unscoped(self.session):
-            return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+            return (
+                await self.session.execute(select(User).where(User.email == email))
+            ).scalar_one_or_none()
 
     async def add(self, user: User) -> User:
         self.session.add(user)

@@ -93,7 +93,9 @@ async def update_member(profile_id: uuid.UUID, body: MemberUpdate, members: Memb
     return ProfileOut.of(await members.update(profile_id, body))
 
 
-@router.delete("/user/{profile_id}/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/user/{profile_id}/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def remove_member(profile_id: uuid.UUID, _admin: Admin, members: Members) -> Response:
     """Remove a member from the org (admin; not yourself, not the last admin)."""
     await members.remove(profile_id)

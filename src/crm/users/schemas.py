@@ -102,7 +102,11 @@ class MemberBrief(ReadSchema):
     def of(cls, profile: Profile) -> MemberBrief:
         user = profile.user
         return cls(
-            id=profile.id, email=user.email, first_name=user.first_name, last_name=user.last_name, role=profile.role
+            id=profile.id,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=profile.role,
         )
 
 

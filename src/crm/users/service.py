@@ -20,7 +20,13 @@ from crm.users.repository import ProfileRepository, UserAccounts
 from crm.users.schemas import AddressIn, MemberCreate, MemberUpdate
 
 _ADDRESS_FIELDS = tuple(AddressIn.model_fields)
-_STATUS_WORDS = {"active": True, "true": True, "inactive": False, "in active": False, "false": False}
+_STATUS_WORDS = {
+    "active": True,
+    "true": True,
+    "inactive": False,
+    "in active": False,
+    "false": False,
+}
 
 
 def parse_status(value: str) -> bool:
@@ -125,7 +131,11 @@ class MemberService:
             if profile.role is Role.ADMIN:
                 await self._ensure_other_admin(profile)
             profile.role = changes["role"]
-        if "phone" in changes and changes["phone"] is not None and changes["phone"] != profile.phone:
+        if (
+            "phone" in changes
+            and changes["phone"] is not None
+            and changes["phone"] != profile.phone
+        ):
             await self._ensure_phone_free(changes["phone"], profile.id)
             profile.phone = changes["phone"]
         if "alternate_phone" in changes:
@@ -133,10 +143,14 @@ class MemberService:
         for flag in ("has_sales_access", "has_marketing_access"):
             if changes.get(flag) is not None:
                 if not self.tenant.is_admin:
-                    raise PermissionDenied("Only an admin can change access rights", code="access_change_denied")
+                    raise PermissionDenied(
+                        "Only an admin can change access rights", code="access_change_denied"
+                    )
                 setattr(profile, flag, changes[flag])
 
-        address_changes = {k: v for k, v in changes.items() if k in _ADDRESS_FIELDS and v is not None}
+        address_changes = {
+            k: v for k, v in changes.items() if k in _ADDRESS_FIELDS and v is not None
+        }
         if address_changes:
             if profile.address is None:
                 profile.address = self._address(address_changes)
@@ -187,7 +201,9 @@ class MemberService:
             return
         other = await self.profiles.by_phone(phone)
         if other is not None and other.id != profile_id:
-            raise ValidationFailed.on("phone", "A member of this organization already has this phone number")
+            raise ValidationFailed.on(
+                "phone", "A member of this organization already has this phone number"
+            )
 
     async def _ensure_other_admin(self, profile: Profile) -> None:
         remaining = await self.profiles.count_active_admins() - (1 if profile.is_active else 0)

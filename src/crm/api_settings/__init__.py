@@ -1,0 +1,1 @@
+"""Website lead-capture keys (§2.7)."""

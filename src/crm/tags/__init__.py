@@ -1,0 +1,1 @@
+"""Tags: per-org labels created on first use (§18)."""
