@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from logging.config import fileConfig
 from typing import Any
 
@@ -18,6 +19,9 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# SQLite cannot reflect expression indexes (e.g. lower(name) uniqueness); PostgreSQL compares them.
+warnings.filterwarnings("ignore", message=".*expression-based index.*")
 
 
 def _url() -> str:

@@ -26,9 +26,14 @@ from crm.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="Access JWT from /api/auth/login/")
 _org_header = APIKeyHeader(
-    name="organization-id", auto_error=False, description="UUID of the org the call acts in"
+    name="organization-id",
+    scheme_name="organization-id",
+    auto_error=False,
+    description="UUID of the org the call acts in",
 )
-_org_alias = APIKeyHeader(name="org", auto_error=False, description="Alias of organization-id")
+_org_alias = APIKeyHeader(
+    name="org", scheme_name="org", auto_error=False, description="Alias of organization-id"
+)
 _org_key = APIKeyHeader(
     name="Token",
     auto_error=False,

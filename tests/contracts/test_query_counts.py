@@ -1,0 +1,51 @@
+"""List endpoints issue the same number of SQL statements whatever the page size."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from crm.core.db import Database
+from tests.conftest import Factory
+from tests.sql_count import count_statements
+
+
+async def _statements(
+    client: httpx.AsyncClient, database: Database, url: str, headers: dict[str, str]
+) -> int:
+    with count_statements(database.engine) as counter:
+        response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return counter.count
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/users/", "/api/teams/", "/api/api-settings/", "/api/users/get-teams-and-users/"]
+)
+async def test_list_statement_count_is_constant(
+    path: str, client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    admin = await factory.admin()
+    members = [await factory.member_of(admin) for _ in range(6)]
+    ids = [m.profile_id for m in members]
+    for n in range(7):
+        team = await client.post(
+            "/api/teams/",
+            json={"name": f"Team {n}", "users": ids[: n % 4 + 1]},
+            headers=admin.headers,
+        )
+        assert team.status_code == 201, team.text
+        setting = await client.post(
+            "/api/api-settings/",
+            json={
+                "title": f"Site {n}",
+                "website": f"https://s{n}.example.com",
+                "tags": [f"t{n}", "web"],
+                "lead_assigned_to": ids[:2],
+            },
+            headers=admin.headers,
+        )
+        assert setting.status_code == 201, setting.text
+    small = await _statements(client, test_database, f"{path}?limit=2", admin.headers)
+    large = await _statements(client, test_database, f"{path}?limit=100", admin.headers)
+    assert small == large

@@ -1,0 +1,228 @@
+"""Isolation and permission tests generated from the app's own routes (STYLE example 11).
+
+For every operation of the OpenAPI document: without credentials it is refused with 401;
+an org route without the org header is refused with 403; an admin route refuses a USER; a
+route that names a record answers another org's admin exactly as it answers a missing id.
+After every refused request, a checksum of every table shows nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from crm.core.db import Base, Database
+from crm.core.tenancy import unscoped
+from tests.conftest import Factory, Member
+from tests.contracts.policy import BODIES, POLICY, Access
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+_PARAM = re.compile(r"{(\w+)}")
+
+
+def _operations(app: Any) -> list[tuple[str, str]]:
+    schema = app.openapi()
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    )
+
+
+def test_every_operation_is_classified(app: Any) -> None:
+    """A new route must be added to the policy table, which brings it under these tests."""
+    operations = set(_operations(app))
+    unclassified = operations - POLICY.keys()
+    stale = POLICY.keys() - operations
+    assert not unclassified, (
+        f"classify these routes in tests/contracts/policy.py: {sorted(unclassified)}"
+    )
+    assert not stale, f"policy lists routes the app no longer has: {sorted(stale)}"
+
+
+def test_openapi_security_matches_policy(app: Any) -> None:
+    """The published security requirements agree with who may actually call."""
+    schema = app.openapi()
+    for (method, path), access in POLICY.items():
+        security = schema["paths"][path][method.lower()].get("security", [])
+        schemes = {name for requirement in security for name in requirement}
+        if access is Access.PUBLIC:
+            assert not schemes, (method, path)
+        else:
+            assert "HTTPBearer" in schemes, (method, path)
+        if access in (Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN):
+            assert "organization-id" in schemes, (method, path)
+
+
+# -- records to aim at ---------------------------------------------------------------------
+
+RecordMaker = Callable[[httpx.AsyncClient, Factory, Member], Awaitable[str]]
+
+
+async def _team(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/teams/", json={"name": f"T{uuid.uuid4().hex[:8]}"}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _api_setting(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/api-settings/",
+        json={"title": "Site", "website": "https://site.example.com"},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _profile(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    return (await factory.member_of(admin)).profile_id
+
+
+# One maker per path parameter. A route with a parameter missing here fails the suite.
+RECORD_MAKERS: dict[str, RecordMaker] = {
+    "team_id": _team,
+    "setting_id": _api_setting,
+    "profile_id": _profile,
+}
+
+
+def test_every_path_parameter_has_a_record_maker(app: Any) -> None:
+    params = {p for _, path in _operations(app) for p in _PARAM.findall(path)}
+    missing = params - RECORD_MAKERS.keys()
+    assert not missing, f"add record makers for {sorted(missing)} in {__name__}"
+
+
+async def _fill(path: str, client: httpx.AsyncClient, factory: Factory, owner: Member) -> str:
+    for param in _PARAM.findall(path):
+        record_id = await RECORD_MAKERS[param](client, factory, owner)
+        path = path.replace("{" + param + "}", record_id)
+    return path
+
+
+def _random_ids(path: str) -> str:
+    return _PARAM.sub(lambda _: str(uuid.uuid4()), path)
+
+
+async def checksum(database: Database) -> str:
+    """A digest of every row of every table, as seen by the test's transaction."""
+    digest = hashlib.sha256()
+    async with database.sessionmaker() as session:
+        with unscoped(session):
+            for table in Base.metadata.sorted_tables:
+                order = list(table.primary_key.columns) or list(table.columns)
+                rows = (await session.execute(select(table).order_by(*order))).all()
+                digest.update(table.name.encode())
+                digest.update(repr([tuple(row) for row in rows]).encode())
+    return digest.hexdigest()
+
+
+async def _call(
+    client: httpx.AsyncClient, method: str, url: str, key: tuple[str, str], headers: dict[str, str]
+) -> httpx.Response:
+    body = BODIES.get(key)
+    return await client.request(method, url, json=body, headers=headers)
+
+
+def _ops(*levels: Access, with_params: bool | None = None) -> list[tuple[str, str]]:
+    selected = []
+    for key, access in sorted(POLICY.items()):
+        if access not in levels:
+            continue
+        has_params = bool(_PARAM.search(key[1]))
+        if with_params is None or with_params == has_params:
+            selected.append(key)
+    return selected
+
+
+def _ids(keys: list[tuple[str, str]]) -> list[str]:
+    return [f"{m} {p}" for m, p in keys]
+
+
+PROTECTED = _ops(Access.USER, Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN)
+ORG_SCOPED = _ops(Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN)
+ADMIN_ONLY = _ops(Access.ADMIN)
+RECORD_ROUTES = _ops(Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN, with_params=True)
+
+
+@pytest.mark.parametrize("key", PROTECTED, ids=_ids(PROTECTED))
+async def test_refused_without_credentials(
+    key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    method, path = key
+    owner = await factory.admin()
+    url = await _fill(path, client, factory, owner)
+    before = await checksum(test_database)
+    response = await _call(client, method, url, key, {"organization-id": owner.org_id})
+    assert response.status_code == 401, response.text
+    assert "detail" in response.json()
+    assert await checksum(test_database) == before
+
+
+@pytest.mark.parametrize("key", ORG_SCOPED, ids=_ids(ORG_SCOPED))
+async def test_refused_without_org_header(
+    key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    method, path = key
+    owner = await factory.admin()
+    url = await _fill(path, client, factory, owner)
+    before = await checksum(test_database)
+    response = await _call(client, method, url, key, owner.bearer)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] is True
+    assert await checksum(test_database) == before
+
+
+@pytest.mark.parametrize("key", ADMIN_ONLY, ids=_ids(ADMIN_ONLY))
+async def test_admin_routes_refuse_users(
+    key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    method, path = key
+    owner = await factory.admin()
+    user = await factory.member_of(owner, role="USER")
+    url = await _fill(path, client, factory, owner)
+    before = await checksum(test_database)
+    response = await _call(client, method, url, key, user.headers)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] is True
+    assert await checksum(test_database) == before
+
+
+@pytest.mark.parametrize("key", _ops(Access.SELF_OR_ADMIN), ids=_ids(_ops(Access.SELF_OR_ADMIN)))
+async def test_self_routes_refuse_other_users(
+    key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    method, path = key
+    owner = await factory.admin()
+    user = await factory.member_of(owner, role="USER")
+    url = await _fill(path, client, factory, owner)  # names another member, not `user`
+    before = await checksum(test_database)
+    response = await _call(client, method, url, key, user.headers)
+    assert response.status_code == 403, response.text
+    assert await checksum(test_database) == before
+
+
+@pytest.mark.parametrize("key", RECORD_ROUTES, ids=_ids(RECORD_ROUTES))
+async def test_other_org_record_answers_like_a_missing_one(
+    key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    method, path = key
+    owner = await factory.admin()
+    intruder = await factory.admin()
+    url = await _fill(path, client, factory, owner)
+    missing = await _call(client, method, _random_ids(path), key, intruder.headers)
+    before = await checksum(test_database)
+    response = await _call(client, method, url, key, intruder.headers)
+    assert response.status_code == 404, response.text
+    assert (response.status_code, response.json()) == (missing.status_code, missing.json())
+    assert await checksum(test_database) == before
