@@ -18,8 +18,12 @@ class OrgService:
         self.session = session
         self.orgs = OrgRepository(session)
 
+    async def name_taken(self, name: str) -> bool:
+        """Whether an org of this name (any case) exists; names are unique server-wide."""
+        return await self.orgs.name_exists(name)
+
     async def create_org(self, user: User, name: str) -> tuple[Org, Profile]:
-        if await self.orgs.name_exists(name):
+        if await self.name_taken(name):
             raise OrgNameTaken()
         org = await self.orgs.add(
             Org(name=name, api_key=str(uuid.uuid4()), created_by_user_id=user.id)

@@ -1,0 +1,255 @@
+"""The ``crm`` command: serve the API, manage the schema, create the first org, load demo data.
+
+A composition root: it wires settings, the database and the domain services, and nothing
+else imports it. Every command reads the same ``CRM_*`` settings as the server.
+
+The database, Alembic and the domain services are imported inside the commands: uvicorn's
+worker processes re-import this module before they answer the supervisor's health check,
+and ``crm --help`` should not pay for the whole application either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crm.core.config import Settings, get_settings
+
+app = typer.Typer(
+    help="Multi-tenant CRM server.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(message, style="red", markup=False)
+    return typer.Exit(code=1)
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _prepare(settings: Settings) -> str:
+    """Data directory, secret key and schema: what every command that touches data needs."""
+    from crm.core import migrations
+
+    settings.ensure_data_dir()
+    settings.resolved_secret_key()
+    url = settings.effective_database_url
+    migrations.upgrade(url)
+    return url
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+def default_workers(database_url: str) -> int:
+    """One process on SQLite (one writer at a time anyway); else two per core, at most four."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(database_url).get_backend_name() == "sqlite":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(2 * (cores or 1), 4)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes. Default: 1 on SQLite, else min(2 x cores, 4).",
+            show_default=False,
+        ),
+    ] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Apply pending migrations, then serve the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    # Resolved here, once, so that every worker reads the same file-stored key.
+    url = _prepare(settings)
+    count = workers or default_workers(url)
+    if reload and count > 1:
+        err_console.print("--reload runs a single process; ignoring --workers", style="yellow")
+        count = 1
+    console.print(f"database {_shown_url(url)} is at head; serving on http://{host}:{port}")
+    uvicorn.run(
+        "crm.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        reload=reload,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        proxy_headers=True,
+        # Workers import the whole app before they serve; on a busy machine that can take
+        # longer than uvicorn's 5 s default, which would kill and restart them in a loop.
+        timeout_worker_healthcheck=30,
+    )
+
+
+# -- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from alembic.util.exc import CommandError
+
+    from crm.core import migrations
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    url = settings.effective_database_url
+    try:
+        migrations.upgrade(url, revision)
+    except CommandError as exc:
+        raise _fail(f"upgrade failed: {exc}") from exc
+    current = migrations.current_revision(settings, url)
+    console.print(f"database {_shown_url(url)} upgraded to {current}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the head revision."""
+    from crm.core import migrations
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    current = migrations.current_revision(settings, url)
+    head = migrations.head_revision(url)
+    typer.echo(f"current={current or 'none'}")
+    typer.echo(f"head={head or 'none'}")
+    if current != head:
+        err_console.print("the database is not at head: run `crm db upgrade`", style="yellow")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations have drifted apart."""
+    from alembic.util.exc import AutogenerateDiffsDetected, CommandError
+
+    from crm.core import migrations
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    try:
+        migrations.check(url)
+    except AutogenerateDiffsDetected as exc:
+        raise _fail(
+            "The models and the migrations have drifted apart; "
+            f"add a migration (alembic revision --autogenerate -m '...').\n{exc}"
+        ) from exc
+    except CommandError as exc:
+        raise _fail(f"check failed: {exc} (run `crm db upgrade` first)") from exc
+    console.print("models and migrations match", style="green")
+
+
+# -- bootstrap and demo ---------------------------------------------------------------------
+
+
+@app.command()
+def bootstrap(
+    email: Annotated[str, typer.Option(help="E-mail of the org's first admin.")],
+    password: Annotated[str, typer.Option(help="Their password (reused user: must match).")],
+    org: Annotated[str, typer.Option(help="Name of the organization to create.")],
+    first_name: Annotated[str, typer.Option(help="Admin's first name.")] = "",
+    last_name: Annotated[str, typer.Option(help="Admin's last name.")] = "",
+) -> None:
+    """Create an org and its first ADMIN (a new or existing user); print the org id and tokens.
+
+    Prints plain ``org_id=``, ``profile_id=``, ``access_token=`` and ``refresh_token=`` lines.
+    """
+    from crm import demo
+    from crm.core.errors import DomainError
+
+    settings = get_settings()
+    _prepare(settings)
+    try:
+        result = asyncio.run(
+            demo.bootstrap_org(
+                settings,
+                email=email,
+                password=password,
+                org_name=org,
+                first_name=first_name,
+                last_name=last_name,
+            )
+        )
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(f"org_id={result.org_id}")
+    typer.echo(f"profile_id={result.profile_id}")
+    typer.echo(f"access_token={result.access}")
+    typer.echo(f"refresh_token={result.refresh}")
+
+
+@app.command("demo")
+def load_demo(
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password of every demo user. Default: a new random one.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Load the "Acme-Demo" org (users, teams, a website API setting); safe to run twice.
+
+    Prints the org id, the demo logins and their shared password (shown on the first run only).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from crm import demo
+    from crm.core.errors import DomainError
+
+    settings = get_settings()
+    _prepare(settings)
+    plan = demo.DemoPlan.new(password)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("demo data", total=len(demo.SEEDS))
+
+        def step(description: str) -> None:
+            progress.update(task, description=description, advance=1)
+
+        try:
+            outcome = asyncio.run(demo.load(settings, plan, on_step=step))
+        except DomainError as exc:
+            raise _fail(exc.message) from exc
+    if not outcome.created:
+        console.print(f'"{plan.org_name}" is already loaded; nothing changed.')
+        return
+    console.print(f'Loaded "{plan.org_name}".', style="green")
+    typer.echo(f"org_id={outcome.org_id}")
+    for login in outcome.logins:
+        typer.echo(f"{login.role:<5} {login.email}")
+    typer.echo(f"password={plan.password}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,255 @@
+"""The ``crm`` command, run in-process on a SQLite file in a temp dir.
+
+Commands call ``asyncio.run`` themselves, so async tests invoke them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from crm.app import create_app
+from crm.cli import app as cli_app
+from crm.core.config import Settings, get_settings
+from crm.core.migrations import head_revision
+from crm.core.ratelimit import MemoryCounter
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+    for name in list(os.environ):
+        if name.startswith("CRM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(cli_app, list(args), catch_exceptions=False)
+
+
+async def invoke_async(*args: str) -> Result:
+    return await asyncio.to_thread(invoke, *args)
+
+
+def values(output: str) -> dict[str, str]:
+    """The ``key=value`` lines a command prints for scripts."""
+    return dict(re.findall(r"^(\w+)=(\S+)$", output, flags=re.MULTILINE))
+
+
+@asynccontextmanager
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, counter=MemoryCounter())
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        await app.state.database.dispose()
+
+
+def test_db_upgrade_then_current_shows_head(cli_settings: Settings) -> None:
+    head = head_revision(cli_settings.effective_database_url)
+    assert head
+
+    before = invoke("db", "current")
+    assert before.exit_code == 0, before.output
+    assert values(before.output) == {"current": "none", "head": head}
+
+    upgraded = invoke("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    after = invoke("db", "current")
+    assert after.exit_code == 0, after.output
+    assert values(after.output) == {"current": head, "head": head}
+
+
+def test_db_check_passes_on_a_migrated_database(cli_settings: Settings) -> None:
+    assert invoke("db", "upgrade").exit_code == 0
+    result = invoke("db", "check")
+    assert result.exit_code == 0, result.output
+    assert "models and migrations match" in result.output
+
+
+def test_db_check_fails_clearly_on_an_unmigrated_database(cli_settings: Settings) -> None:
+    result = invoke("db", "check")
+    assert result.exit_code == 1
+    assert "crm db upgrade" in result.output
+
+
+async def test_bootstrap_prints_a_token_that_works(cli_settings: Settings) -> None:
+    result = await invoke_async(
+        "bootstrap", "--email", "Owner@Example.com", "--password", "correct horse battery",
+        "--org", "Bootstrapped", "--first-name", "Olive",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    printed = values(result.output)
+    assert {"org_id", "profile_id", "access_token", "refresh_token"} <= printed.keys()
+
+    async with api(cli_settings) as client:
+        response = await client.get(
+            "/api/profile/",
+            headers={
+                "Authorization": f"Bearer {printed['access_token']}",
+                "organization-id": printed["org_id"],
+            },
+        )
+    assert response.status_code == 200, response.text
+    profile = response.json()["user_obj"]
+    assert profile["id"] == printed["profile_id"]
+    assert profile["email"] == "owner@example.com"
+    assert profile["first_name"] == "Olive"
+    assert profile["role"] == "ADMIN"
+
+
+async def test_bootstrap_reuses_a_user_only_with_their_password(cli_settings: Settings) -> None:
+    first = await invoke_async(
+        "bootstrap", "--email", "a@example.com", "--password", "password-one", "--org", "First"
+    )
+    assert first.exit_code == 0, first.output
+
+    refused = await invoke_async(
+        "bootstrap", "--email", "a@example.com", "--password", "password-two", "--org", "Second"
+    )
+    assert refused.exit_code == 1
+    assert "already exists" in refused.output
+    assert "access_token=" not in refused.output
+
+    reused = await invoke_async(
+        "bootstrap", "--email", "a@example.com", "--password", "password-one", "--org", "Third"
+    )
+    assert reused.exit_code == 0, reused.output
+
+    async with api(cli_settings) as client:
+        login = await client.post(
+            "/api/auth/login/", json={"email": "a@example.com", "password": "password-one"}
+        )
+        assert login.status_code == 200, login.text
+        orgs = await client.get(
+            "/api/org/", headers={"Authorization": f"Bearer {login.json()['access']}"}
+        )
+    assert orgs.status_code == 200, orgs.text
+    names = sorted(m["org"]["name"] for m in orgs.json()["profile_org_list"])
+    assert names == ["First", "Third"]  # the refused run left nothing behind
+
+
+async def test_bootstrap_refuses_a_taken_org_name(cli_settings: Settings) -> None:
+    ok = await invoke_async(
+        "bootstrap", "--email", "a@example.com", "--password", "password-one", "--org", "Taken"
+    )
+    assert ok.exit_code == 0, ok.output
+    again = await invoke_async(
+        "bootstrap", "--email", "b@example.com", "--password", "password-two", "--org", "Taken"
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+    async with api(cli_settings) as client:
+        login = await client.post(
+            "/api/auth/login/", json={"email": "b@example.com", "password": "password-two"}
+        )
+    assert login.status_code == 400, "the user of a refused bootstrap must not be created"
+
+
+async def test_demo_loads_once(cli_settings: Settings) -> None:
+    password = "demo-password-123"
+    first = await invoke_async("demo", "--password", password)
+    assert first.exit_code == 0, first.output
+    org_id = values(first.output)["org_id"]
+    assert values(first.output)["password"] == password
+
+    second = await invoke_async("demo", "--password", password)
+    assert second.exit_code == 0, second.output
+    assert "already loaded" in second.output
+
+    async with api(cli_settings) as client:
+        login = await client.post(
+            "/api/auth/login/", json={"email": "demo-admin@example.com", "password": password}
+        )
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access']}", "organization-id": org_id}
+        orgs = await client.get("/api/org/", headers=headers)
+        users = await client.get("/api/users/", headers=headers)
+        teams = await client.get("/api/teams/", headers=headers)
+        api_settings = await client.get("/api/api-settings/", headers=headers)
+        member_login = await client.post(
+            "/api/auth/login/", json={"email": "sam.sales@example.com", "password": password}
+        )
+
+    assert [m["org"]["id"] for m in orgs.json()["profile_org_list"]] == [org_id]
+    assert users.status_code == 200, users.text
+    active = users.json()["active_users"]
+    assert active["active_users_count"] == 5
+    assert sorted(u["role"] for u in active["active_users"]) == ["ADMIN"] * 2 + ["USER"] * 3
+    assert teams.status_code == 200, teams.text
+    assert teams.json()["count"] == 2
+    assert all(len(team["users"]) == 2 for team in teams.json()["results"])
+    assert api_settings.status_code == 200, api_settings.text
+    (setting,) = api_settings.json()["api_settings"]
+    assert sorted(setting["tags"]) == ["inbound", "website"]
+    assert [m["email"] for m in setting["lead_assigned_to"]] == ["sam.sales@example.com"]
+    assert member_login.status_code == 200, member_login.text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_migrates_and_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env["CRM_DATA_DIR"] = str(tmp_path / "var")
+    command = [
+        sys.executable,
+        "-c",
+        "from crm.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            if status == 200:
+                break
+        assert status == 200, f"server did not answer; exit code {server.poll()}"
+        assert (tmp_path / "var" / "crm.sqlite3").is_file()
+        assert (tmp_path / "var" / "secret_key").is_file()
+    finally:
+        server.terminate()
+        try:
+            output, _ = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate()
+    assert server.returncode is not None, output
