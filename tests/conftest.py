@@ -21,17 +21,31 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.app import create_app
 from crm.auth.google import GoogleIdentity
+from crm.core import security
 from crm.core.config import Settings
 from crm.core.db import Database, make_sessionmaker
 from crm.core.migrations import upgrade
 from crm.core.ratelimit import MemoryCounter
 
 TEST_SECRET = "test-secret-" + "x" * 40
+
+# The production hasher, kept so a test can check its parameters after the swap below.
+PRODUCTION_HASHER = security._hasher
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with minimal cost: the production parameters take ~0.3 s per hash here, and
+    the suite hashes thousands of times. tests/core/test_password_hashing.py checks the real ones."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(security, "_hasher", cheap)
+    monkeypatch.setattr(security, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
 def _backend_url() -> str:

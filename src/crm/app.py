@@ -13,7 +13,7 @@ from crm.core.config import Settings, get_settings
 from crm.core.db import Database
 from crm.core.errors import install_error_handlers
 from crm.core.logging import configure_logging
-from crm.core.middleware import RequestIdMiddleware, TrailingSlashMiddleware
+from crm.core.middleware import NulCharacterMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from crm.core.ratelimit import Counter, make_counter
 
 API_DESCRIPTION = """
@@ -58,6 +58,8 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash -> app.
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, StringConstraints
 
-from crm.core.schemas import InputSchema, ReadSchema
+from crm.core.schemas import InputSchema, Password, ReadSchema
 
 
 class RegisterIn(InputSchema):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
+    password: Password
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
 
 
 class LoginIn(InputSchema):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=128)
+    password: Annotated[
+        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=128)
+    ]
 
 
 class RefreshIn(InputSchema):

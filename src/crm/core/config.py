@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,14 +72,23 @@ class Settings(BaseSettings):
             return self.secret_key
         self.ensure_data_dir()
         path = self.data_dir / SECRET_KEY_FILE
-        try:
-            # O_EXCL: two workers starting together must not write two different keys.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            key = secrets.token_urlsafe(48)
-            handle.write(key)
+        if not path.exists():
+            # Written to a private temporary file, then hard-linked into place: the key file
+            # appears complete or not at all, and when two workers race exactly one link wins.
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise RuntimeError(
+                f"{path} holds no usable secret key; delete it or set CRM_SECRET_KEY"
+            )
         return key
 
 

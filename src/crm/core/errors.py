@@ -129,6 +129,8 @@ def validation_error_to_domain(exc: RequestValidationError) -> DomainError:
     fields: FieldErrors = {}
     for err in errors:
         msg = str(err.get("msg", "Invalid value"))
+        if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+            msg = str(err["ctx"]["error"])  # our own validator's text, without "Value error, "
         fields.setdefault(_field_name(err.get("loc", ("body",))), []).append(msg)
     return ValidationFailed(field_errors=fields)
 
@@ -174,7 +176,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return await _unavailable(request, exc)
         logger.exception("database error", exc_info=exc)
-        return render(_internal())
+        return render(internal_error())
 
     async def _unavailable(_request: Request, exc: Exception) -> Response:
         logger.warning("database unavailable: %s", exc)
@@ -183,10 +185,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return render(_internal())
+        return render(internal_error())
 
 
-def _internal() -> DomainError:
+def internal_error() -> DomainError:
     error = DomainError("Internal server error", code="internal_error")
     error.status_code = 500
     return error

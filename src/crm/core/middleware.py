@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm.core.errors import ValidationFailed, internal_error
+
+logger = logging.getLogger("crm.errors")
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -37,10 +43,68 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            # Rendered here, inside this middleware, so the 500 carries the request id too.
+            logger.exception("unhandled error")
+            if started:
+                raise
+            body = json.dumps(internal_error().body()).encode()
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             request_id_var.reset(token)
+
+
+class NulCharacterMiddleware:
+    """Refuse NUL characters in the path or query string with a 400.
+
+    PostgreSQL cannot store U+0000 in text, so letting one through would end in a database
+    error; refusing it at the edge gives every backend the same clear answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                error = ValidationFailed(
+                    "NUL characters are not allowed in the URL", code="nul_character"
+                )
+                body = json.dumps(error.body()).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": error.status_code,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class TrailingSlashMiddleware:

@@ -10,7 +10,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, model_validator
 
 
 def _coerce_list(value: Any) -> Any:
@@ -32,12 +32,32 @@ def _coerce_list(value: Any) -> Any:
 UUIDList = Annotated[list[uuid.UUID], BeforeValidator(_coerce_list)]
 NameList = Annotated[list[str], BeforeValidator(_coerce_list)]
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Secrets are taken exactly as typed: no trimming.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=128)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class InputSchema(BaseModel):
     """Request bodies: unknown keys are ignored (old clients send extras), strings trimmed."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text: refuse it here, the same on every backend.
+        if _has_nul(data):
+            raise ValueError("NUL characters are not allowed")
+        return data
 
 
 class ReadSchema(BaseModel):

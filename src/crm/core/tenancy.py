@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Uuid, event
+from sqlalchemy import ForeignKey, Table, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
@@ -26,8 +26,10 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import ClauseElement, FromClause
+from sqlalchemy.sql.visitors import iterate
 
-from crm.core.db import CRMSession
+from crm.core.db import Base, CRMSession
 
 _TENANT_KEY = "crm_tenant"
 _UNSCOPED_KEY = "crm_unscoped"
@@ -88,8 +90,26 @@ def unscoped(session: AsyncSession) -> Iterator[None]:
         session.info[_UNSCOPED_KEY] = previous
 
 
+def _tenant_tables() -> frozenset[FromClause]:
+    return frozenset(
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantOwned)
+    )
+
+
 def _touches_tenant_table(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+    """True when any table the statement reads or writes is tenant-owned: returned entities,
+    but also tables that appear only in FROM, a join, a subquery or an UPDATE/DELETE target."""
+    if any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers):
+        return True
+    statement = state.statement
+    if not isinstance(statement, ClauseElement):
+        return False
+    tenant_tables = _tenant_tables()
+    return any(
+        isinstance(element, Table) and element in tenant_tables for element in iterate(statement)
+    )
 
 
 @event.listens_for(CRMSession, "do_orm_execute")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,8 @@ MAX_TAG_LENGTH = 20
 
 
 def slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    """The key tags are matched by: the name lower-cased, runs of spaces made one."""
+    return " ".join(name.split()).lower()
 
 
 class TagService:

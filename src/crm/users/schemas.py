@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field
 
-from crm.core.schemas import InputSchema, ReadSchema
+from crm.core.schemas import InputSchema, Password, ReadSchema
 from crm.core.tenancy import Role
 from crm.models import Profile
 
@@ -128,10 +128,8 @@ class MemberCreate(AddressIn):
     has_marketing_access: bool = False
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
-    password: str | None = Field(
+    password: Password | None = Field(
         default=None,
-        min_length=8,
-        max_length=128,
         description="Only used when the e-mail is new to the server; an existing user keeps theirs.",
     )
 
@@ -147,7 +145,7 @@ class MemberUpdate(AddressIn):
     has_marketing_access: bool | None = None
     first_name: str | None = Field(default=None, max_length=150)
     last_name: str | None = Field(default=None, max_length=150)
-    password: str | None = Field(default=None, min_length=8, max_length=128)
+    password: Password | None = None
 
 
 class MemberStatus(StrEnum):

@@ -116,7 +116,8 @@ class MemberService:
     async def update(self, profile_id: uuid.UUID, data: MemberUpdate) -> Profile:
         profile = await self.get_visible(profile_id)
         changes = data.model_dump(exclude_unset=True)
-        is_self = profile.id == self.tenant.profile_id
+        # An org API key acts as the first admin but is not that person: never "self".
+        is_self = profile.id == self.tenant.profile_id and not self.tenant.via_org_api_key
 
         # E-mail, names and password belong to the user across every org they are in, so
         # only the user may change them (an admin of one org must not take over an account).
