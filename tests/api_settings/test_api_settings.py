@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm.core.tenancy import unscoped
 from crm.models import Tag
+from tests.shapes import DENIED, MEMBER_BRIEF_KEYS, NOT_FOUND
 
 SETTING_KEYS = {
     "id",
@@ -23,13 +24,6 @@ SETTING_KEYS = {
     "updated_at",
     "lead_assigned_to",
     "tags",
-}
-MEMBER_BRIEF_KEYS = {"id", "first_name", "last_name", "email", "role"}
-NOT_FOUND = {"error": True, "errors": "Not found", "code": "not_found"}
-DENIED = {
-    "error": True,
-    "errors": "You do not have Permission to perform this action",
-    "code": "permission_denied",
 }
 BAD_SCHEMA = "Please provide valid schema"
 BAD_URL = (

@@ -17,8 +17,8 @@ from crm.app import create_app
 from crm.core.config import Settings
 from crm.core.db import Database
 from crm.core.ratelimit import MemoryCounter
+from tests.shapes import NOT_FOUND
 
-NOT_FOUND = {"error": True, "errors": "Not found", "code": "not_found"}
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 

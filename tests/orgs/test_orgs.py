@@ -5,24 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-PROFILE_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "role",
-    "is_active",
-    "phone",
-    "alternate_phone",
-    "has_sales_access",
-    "has_marketing_access",
-    "is_organization_admin",
-    "date_of_joining",
-    "address",
-    "org",
-    "created_on",
-    "user_details",
-}
+from tests.shapes import PROFILE_KEYS
+
 MEMBERSHIP_KEYS = {
     "id",
     "role",

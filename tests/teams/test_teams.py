@@ -10,6 +10,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from tests.shapes import DENIED, MEMBER_BRIEF_KEYS, NOT_FOUND
+
 TEAM_KEYS = {
     "id",
     "name",
@@ -20,13 +22,6 @@ TEAM_KEYS = {
     "created_at",
     "updated_at",
     "created_by",
-}
-MEMBER_BRIEF_KEYS = {"id", "first_name", "last_name", "email", "role"}
-NOT_FOUND = {"error": True, "errors": "Not found", "code": "not_found"}
-DENIED = {
-    "error": True,
-    "errors": "You do not have Permission to perform this action",
-    "code": "permission_denied",
 }
 
 

@@ -6,31 +6,7 @@ import uuid
 
 import pytest
 
-PROFILE_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "role",
-    "is_active",
-    "phone",
-    "alternate_phone",
-    "has_sales_access",
-    "has_marketing_access",
-    "is_organization_admin",
-    "date_of_joining",
-    "address",
-    "org",
-    "created_on",
-    "user_details",
-}
-NOT_FOUND = {"error": True, "errors": "Not found", "code": "not_found"}
-DENIED = {
-    "error": True,
-    "errors": "You do not have Permission to perform this action",
-    "code": "permission_denied",
-}
-
+from tests.shapes import DENIED, NOT_FOUND, PROFILE_KEYS
 
 _phones = iter(range(1_000_000, 9_999_999))
 

@@ -38,6 +38,35 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+class UserDirectory:
+    """Server-wide user accounts: what login and an admin adding a member both look up."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.users = UserRepository(session)
+
+    async def by_email(self, email: str) -> User | None:
+        return await self.users.by_email(normalize_email(email))
+
+    async def create(
+        self,
+        email: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        password: str | None = None,
+        profile_pic: str | None = None,
+    ) -> User:
+        return await self.users.add(
+            User(
+                email=normalize_email(email),
+                first_name=first_name,
+                last_name=last_name,
+                password_hash=hash_password(password) if password else None,
+                profile_pic=profile_pic,
+            )
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedTokens:
     access: str
@@ -50,7 +79,7 @@ class AuthService:
         self.session = session
         self.settings = settings
         self.counter = counter
-        self.users = UserRepository(session)
+        self.users = UserDirectory(session)
         self.sessions = SessionRepository(session)
         self.memberships = MembershipRepository(session)
 
@@ -100,18 +129,12 @@ class AuthService:
     async def register(
         self, email: str, password: str, first_name: str, last_name: str
     ) -> IssuedTokens:
-        email = normalize_email(email)
         if await self.users.by_email(email) is not None:
             raise ValidationFailed.on(
                 "email", "A user with this e-mail already exists", code="email_taken"
             )
-        user = await self.users.add(
-            User(
-                email=email,
-                password_hash=hash_password(password),
-                first_name=first_name,
-                last_name=last_name,
-            )
+        user = await self.users.create(
+            email, first_name=first_name, last_name=last_name, password=password
         )
         return await self._start_session(user, "password")
 
@@ -138,16 +161,13 @@ class AuthService:
         identity = await verifier.verify(token)
         if identity is None or not identity.email_verified:
             raise GoogleTokenInvalid()
-        email = normalize_email(identity.email)
-        user = await self.users.by_email(email)
+        user = await self.users.by_email(identity.email)
         if user is None:
-            user = await self.users.add(
-                User(
-                    email=email,
-                    first_name=identity.first_name,
-                    last_name=identity.last_name,
-                    profile_pic=identity.picture,
-                )
+            user = await self.users.create(
+                identity.email,
+                first_name=identity.first_name,
+                last_name=identity.last_name,
+                profile_pic=identity.picture,
             )
         elif not user.is_active:
             raise GoogleTokenInvalid("This account is disabled")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from crm.core.pagination import PageParams
-from crm.core.tenancy import Role, TenantContext, unscoped
+from crm.core.tenancy import Role, TenantContext
 from crm.models import Profile, User
 
 
@@ -95,21 +95,3 @@ class ProfileRepository:
     async def delete(self, profile: Profile) -> None:
         await self.session.delete(profile)
         await self.session.flush()
-
-
-class UserAccounts:
-    """Server-wide user rows, looked up by e-mail when an admin adds a member."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def by_email(self, email: str) -> User | None:
-        with unscoped(self.session):
-            return (
-                await self.session.execute(select(User).where(User.email == email))
-            ).scalar_one_or_none()
-
-    async def add(self, user: User) -> User:
-        self.session.add(user)
-        await self.session.flush()
-        return user

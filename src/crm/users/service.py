@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.auth.service import UserDirectory
 from crm.core.clock import today
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.pagination import PageParams
@@ -16,7 +17,7 @@ from crm.core.security import hash_password
 from crm.core.tenancy import Role, TenantContext
 from crm.models import Address, Profile, User
 from crm.users.errors import InvalidStatus, LastAdmin, NotYourAccount, SelfRemoval
-from crm.users.repository import ProfileRepository, UserAccounts
+from crm.users.repository import ProfileRepository
 from crm.users.schemas import AddressIn, MemberCreate, MemberUpdate
 
 _ADDRESS_FIELDS = tuple(AddressIn.model_fields)
@@ -41,7 +42,7 @@ class MemberService:
         self.session = session
         self.tenant = tenant
         self.profiles = ProfileRepository(session, tenant)
-        self.accounts = UserAccounts(session)
+        self.accounts = UserDirectory(session)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -82,19 +83,17 @@ class MemberService:
     # -- writes ---------------------------------------------------------------------
 
     async def add(self, data: MemberCreate) -> Profile:
-        email = data.email.strip().lower()
-        user = await self.accounts.by_email(email)
+        user = await self.accounts.by_email(data.email)
         if user is not None and await self.profiles.by_user(user.id) is not None:
             raise ValidationFailed.on("email", "This user is already a member of the organization")
         await self._ensure_phone_free(data.phone, None)
         if user is None:
-            user = await self.accounts.add(
-                User(
-                    email=email,
-                    first_name=data.first_name,
-                    last_name=data.last_name,
-                    password_hash=hash_password(data.password) if data.password else None,
-                )
+            # Only a brand-new account takes the password; an existing user keeps theirs.
+            user = await self.accounts.create(
+                data.email,
+                first_name=data.first_name,
+                last_name=data.last_name,
+                password=data.password,
             )
         address = self._address(data.model_dump(include=set(_ADDRESS_FIELDS), exclude_none=True))
         profile = Profile(
