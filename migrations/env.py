@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 import crm.models  # noqa: F401 - registers every table on the metadata
 from crm.core.config import get_settings
-from crm.core.db import Base, UTCDateTime, create_engine
+from crm.core.db import Base, Money, UTCDateTime, create_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -29,9 +29,11 @@ def _url() -> str:
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Migrations stay free of app imports: UTCDateTime is a timezone-aware DateTime."""
+    """Migrations stay free of app imports: app column types render as their storage type."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Money):
+        return "sa.BigInteger()"  # integer hundredths
     return False
 
 

@@ -10,10 +10,11 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, ForeignKey, MetaData, Uuid, event
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Uuid, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import (
@@ -55,6 +56,28 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+class Money(TypeDecorator[Decimal]):
+    """A money amount with 2 decimal places, stored as exact integer hundredths.
+
+    SQLite keeps NUMERIC as a binary float, so sums would drift; integers add up exactly on
+    every backend. Values with more than 2 places are rounded half-up.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int((Decimal(value) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(int(value)) / 100).quantize(CENTS)
+
+
+CENTS = Decimal("0.01")
 
 
 class UUIDPrimaryKey:

@@ -1,15 +1,29 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
+from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
 from crm.models.identity import Address, AuthSession, Org, Profile, User
+from crm.models.imports import LeadImport
+from crm.models.mail import OutboundEmail
+from crm.models.sales import Account, Company, Contact, Lead, Opportunity
 from crm.models.tags import Tag
 from crm.models.teams import Team, team_members
 
 __all__ = [
+    "PARENT_TABLES",
     "APISetting",
+    "Account",
     "Address",
+    "Attachment",
     "AuthSession",
+    "Comment",
+    "Company",
+    "Contact",
+    "Lead",
+    "LeadImport",
+    "Opportunity",
     "Org",
+    "OutboundEmail",
     "Profile",
     "Tag",
     "Team",

@@ -1,0 +1,184 @@
+"""The sales records: accounts, contacts, lead companies, leads and opportunities (§4-§8)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.db import Base, CreatedBy, Money, Timestamps, UUIDPrimaryKey
+from crm.core.tenancy import TenantOwned
+from crm.models.records import SalesRecord, link_table
+
+ACCOUNT_STATUSES = ("open", "closed")
+LEAD_STATUSES = ("assigned", "in process", "converted", "recycled", "closed")
+
+
+class Account(SalesRecord, Base):
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    industry: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    website: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    billing_address_line: Mapped[str | None] = mapped_column(String(255), default=None)
+    billing_street: Mapped[str | None] = mapped_column(String(55), default=None)
+    billing_city: Mapped[str | None] = mapped_column(String(255), default=None)
+    billing_state: Mapped[str | None] = mapped_column(String(255), default=None)
+    billing_postcode: Mapped[str | None] = mapped_column(String(64), default=None)
+    billing_country: Mapped[str | None] = mapped_column(String(255), default=None)
+    contact_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("leads.id", ondelete="SET NULL", use_alter=True), default=None
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=link_table("accounts", "contacts", "contacts", "contact_id"), lazy="raise"
+    )
+
+    __table_args__ = (
+        Index("uq_accounts_org_id_name_ci", "org_id", func.lower(name), unique=True),
+        Index("ix_accounts_org_id_status_created_on", "org_id", "status", "created_on"),
+    )
+
+
+class Contact(SalesRecord, Base):
+    __tablename__ = "contacts"
+
+    salutation: Mapped[str] = mapped_column(String(255), default="")
+    first_name: Mapped[str] = mapped_column(String(255))
+    last_name: Mapped[str] = mapped_column(String(255))
+    date_of_birth: Mapped[date | None] = mapped_column(Date, default=None)
+    organization: Mapped[str | None] = mapped_column(String(255), default=None)
+    title: Mapped[str | None] = mapped_column(String(255), default=None)
+    primary_email: Mapped[str] = mapped_column(String(254))
+    secondary_email: Mapped[str] = mapped_column(String(254), default="")
+    mobile_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    secondary_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    department: Mapped[str | None] = mapped_column(String(255), default=None)
+    language: Mapped[str | None] = mapped_column(String(255), default=None)
+    do_not_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    linked_in_url: Mapped[str | None] = mapped_column(String(255), default=None)
+    facebook_url: Mapped[str | None] = mapped_column(String(255), default=None)
+    twitter_username: Mapped[str | None] = mapped_column(String(255), default=None)
+    address_line: Mapped[str | None] = mapped_column(String(255), default=None)
+    street: Mapped[str | None] = mapped_column(String(55), default=None)
+    city: Mapped[str | None] = mapped_column(String(255), default=None)
+    state: Mapped[str | None] = mapped_column(String(255), default=None)
+    postcode: Mapped[str | None] = mapped_column(String(64), default=None)
+    country: Mapped[str | None] = mapped_column(String(255), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index(
+            "uq_contacts_org_id_primary_email_ci", "org_id", func.lower(primary_email), unique=True
+        ),
+        Index("ix_contacts_org_id_created_on", "org_id", "created_on"),
+    )
+
+
+class Company(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
+    """A prospective company leads can point at (§7)."""
+
+    __tablename__ = "companies"
+
+    name: Mapped[str] = mapped_column(String(100))
+    industry: Mapped[str | None] = mapped_column(String(255), default=None)
+    website: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_from_lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("leads.id", ondelete="SET NULL", use_alter=True), default=None
+    )
+
+    __table_args__ = (
+        Index("uq_companies_org_id_name_ci", "org_id", func.lower(name), unique=True),
+    )
+
+
+class Lead(SalesRecord, Base):
+    __tablename__ = "leads"
+
+    title: Mapped[str | None] = mapped_column(String(64), default=None)
+    first_name: Mapped[str] = mapped_column(String(255))
+    last_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="assigned")
+    source: Mapped[str | None] = mapped_column(String(255), default=None)
+    account_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    website: Mapped[str | None] = mapped_column(String(255), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    opportunity_amount: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    address_line: Mapped[str | None] = mapped_column(String(255), default=None)
+    street: Mapped[str | None] = mapped_column(String(55), default=None)
+    city: Mapped[str | None] = mapped_column(String(255), default=None)
+    state: Mapped[str | None] = mapped_column(String(255), default=None)
+    postcode: Mapped[str | None] = mapped_column(String(64), default=None)
+    country: Mapped[str | None] = mapped_column(String(255), default=None)
+    probability: Mapped[int] = mapped_column(Integer, default=0)
+    close_date: Mapped[date | None] = mapped_column(Date, default=None)
+    industry: Mapped[str | None] = mapped_column(String(255), default=None)
+    organization: Mapped[str | None] = mapped_column(String(255), default=None)
+    skype_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    enquiry_type: Mapped[str | None] = mapped_column(String(255), default=None)
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("companies.id", ondelete="SET NULL"), default=None, index=True
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_from_site: Mapped[bool] = mapped_column(Boolean, default=False)
+    converted_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="SET NULL"), default=None
+    )
+    converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    converted_opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("opportunities.id", ondelete="SET NULL", use_alter=True), default=None
+    )
+
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=link_table("leads", "contacts", "contacts", "contact_id"), lazy="raise"
+    )
+
+    __table_args__ = (Index("ix_leads_org_id_status_created_on", "org_id", "status", "created_on"),)
+
+
+class Opportunity(SalesRecord, Base):
+    __tablename__ = "opportunities"
+
+    name: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(32), default="QUALIFICATION")
+    amount: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    probability: Mapped[int] = mapped_column(Integer, default=0)
+    expected_close_date: Mapped[date | None] = mapped_column(Date, default=None)
+    actual_close_date: Mapped[date | None] = mapped_column(Date, default=None)
+    closed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("profiles.id", ondelete="SET NULL"), default=None
+    )
+    lead_source: Mapped[str | None] = mapped_column(String(255), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("leads.id", ondelete="SET NULL"), default=None
+    )
+
+    account: Mapped[Account] = relationship(lazy="raise", innerjoin=True)
+    contacts: Mapped[list[Contact]] = relationship(
+        secondary=link_table("opportunities", "contacts", "contacts", "contact_id"), lazy="raise"
+    )
+
+    __table_args__ = (
+        Index("uq_opportunities_org_id_name_ci", "org_id", func.lower(name), unique=True),
+        Index("ix_opportunities_org_id_created_on", "org_id", "created_on"),
+    )
