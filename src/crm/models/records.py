@@ -42,21 +42,23 @@ def link_table(owner: str, role: str, target_table: str, target_column: str) -> 
 class SalesRecord(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned):
     """Mixin: a record with the §1.3 visibility rule (creator or assignee; admins see all)."""
 
+    __tablename__: str  # set by each concrete model
+
     @declared_attr
     def assigned_to(cls) -> Mapped[list[Profile]]:
         return relationship(
             secondary=link_table(cls.__tablename__, "assignees", "profiles", "profile_id"),
             lazy="raise",
-        )  # type: ignore[attr-defined]
+        )
 
     @declared_attr
     def teams(cls) -> Mapped[list[Team]]:
         return relationship(
             secondary=link_table(cls.__tablename__, "teams", "teams", "team_id"), lazy="raise"
-        )  # type: ignore[attr-defined]
+        )
 
     @declared_attr
     def tags(cls) -> Mapped[list[Tag]]:
         return relationship(
             secondary=link_table(cls.__tablename__, "tags", "tags", "tag_id"), lazy="raise"
-        )  # type: ignore[attr-defined]
+        )
