@@ -71,6 +71,12 @@ class TeamRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def by_ids(self, ids: list[uuid.UUID]) -> list[Team]:
+        if not ids:
+            return []
+        statement = select(Team).where(Team.org_id == self.tenant.org_id, Team.id.in_(ids))
+        return list((await self.session.execute(statement)).scalars())
+
     async def name_taken(self, name: str, exclude: uuid.UUID | None = None) -> bool:
         statement = select(Team.id).where(
             Team.org_id == self.tenant.org_id, func.lower(Team.name) == name.lower()

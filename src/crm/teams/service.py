@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Team
@@ -35,6 +36,17 @@ class TeamService:
         if team is None:
             raise NotFound()
         return team
+
+    async def existing(self, ids: Sequence[uuid.UUID], field: str) -> list[Team]:
+        """The org's teams with these ids, in order, or a 400 on ``field`` naming unknown ones."""
+        wanted = list(dict.fromkeys(ids))
+        found = {t.id: t for t in await self.teams.by_ids(wanted)}
+        missing = [str(i) for i in wanted if i not in found]
+        if missing:
+            raise ValidationFailed.on(
+                field, f"Not teams of this organization: {', '.join(missing)}"
+            )
+        return [found[i] for i in wanted]
 
     async def create(self, data: TeamCreate) -> Team:
         if await self.teams.name_taken(data.name):

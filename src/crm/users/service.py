@@ -69,6 +69,10 @@ class MemberService:
     async def all(self, *, active: bool | None = None) -> list[Profile]:
         return await self.profiles.all(active=active)
 
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Profile]:
+        """Members of this org with these ids, active or not (unknown ids are skipped)."""
+        return await self.profiles.by_ids(list(ids))
+
     async def active_members(self, ids: Sequence[uuid.UUID], field: str) -> list[Profile]:
         """The active members with these ids, or a 400 on ``field`` naming the ones that aren't."""
         wanted = list(dict.fromkeys(ids))

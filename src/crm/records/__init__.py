@@ -1,0 +1,1 @@
+"""What every sales domain shares: links (assignees, teams, tags), visibility, filters."""

@@ -1,0 +1,51 @@
+"""Input and output pieces shared by every sales record."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import Field
+
+from crm.core.schemas import InputSchema, NameList, ReadSchema, UUIDList
+from crm.models.records import SalesRecord
+from crm.users.schemas import MemberBrief
+
+
+class LinksIn(InputSchema):
+    """Assignees, teams and tags. In updates, a list replaces the relation only when sent."""
+
+    assigned_to: UUIDList | None = Field(default=None, description="Profile ids of assignees")
+    teams: UUIDList | None = Field(default=None, description="Team ids")
+    tags: NameList | None = Field(default=None, description="Tag names; created on first use")
+
+
+class TeamBrief(ReadSchema):
+    id: uuid.UUID
+    name: str
+
+
+class CommentOut(ReadSchema):
+    id: uuid.UUID
+    comment: str
+    commented_on: Any
+    commented_by: uuid.UUID | None
+    commented_by_email: str | None = None
+
+
+def link_ids(record: SalesRecord) -> dict[str, Any]:
+    """The flat form of a record's links, for list items and write responses (§1.7)."""
+    return {
+        "assigned_to": [p.id for p in record.assigned_to],
+        "teams": [t.id for t in record.teams],
+        "tags": [t.name for t in record.tags],
+    }
+
+
+def link_objects(record: SalesRecord) -> dict[str, Any]:
+    """The embedded form of a record's links, for detail responses (§1.7)."""
+    return {
+        "assigned_to": [MemberBrief.of(p) for p in record.assigned_to],
+        "teams": [TeamBrief(id=t.id, name=t.name) for t in record.teams],
+        "tags": [t.name for t in record.tags],
+    }

@@ -1,0 +1,55 @@
+"""Resolving and applying a record's links; the ``users_mention`` rule of detail views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.core.tenancy import TenantContext
+from crm.models.records import SalesRecord
+from crm.tags.service import TagService
+from crm.teams.service import TeamService
+from crm.users.service import MemberService
+
+LINK_FIELDS = ("assigned_to", "teams", "tags")
+
+
+class RecordLinks:
+    def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
+        self.tenant = tenant
+        self.members = MemberService(session, tenant)
+        self.teams = TeamService(session, tenant)
+        self.tags = TagService(session, tenant)
+
+    async def apply(self, record: SalesRecord, values: dict[str, Any]) -> None:
+        """Replace each link list present (and not None) in ``values``; leave the others."""
+        if values.get("assigned_to") is not None:
+            record.assigned_to = await self.members.active_members(
+                values["assigned_to"], "assigned_to"
+            )
+        if values.get("teams") is not None:
+            record.teams = await self.teams.existing(values["teams"], "teams")
+        if values.get("tags") is not None:
+            record.tags = await self.tags.resolve(values["tags"])
+
+    async def initial(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Link lists for a new record (empty when not sent)."""
+        return {
+            "assigned_to": await self.members.active_members(
+                values.get("assigned_to") or [], "assigned_to"
+            ),
+            "teams": await self.teams.existing(values.get("teams") or [], "teams"),
+            "tags": await self.tags.resolve(values.get("tags") or []),
+        }
+
+    async def users_mention(self, record: SalesRecord) -> list[dict[str, str]]:
+        """Who the caller may @-mention on this record (§4.5): an admin every active member;
+        anyone else but the creator, the creator; the creator nobody."""
+        if self.tenant.is_admin:
+            return [{"user__email": p.user.email} for p in await self.members.all(active=True)]
+        if record.created_by_id == self.tenant.profile_id or record.created_by_id is None:
+            return []
+        return [
+            {"username": p.user.email} for p in await self.members.by_ids([record.created_by_id])
+        ]
