@@ -46,6 +46,13 @@ POLICY: dict[tuple[str, str], Access] = {
     ("PUT", "/api/api-settings/{setting_id}/"): Access.ADMIN,
     ("PATCH", "/api/api-settings/{setting_id}/"): Access.ADMIN,
     ("DELETE", "/api/api-settings/{setting_id}/"): Access.ADMIN,
+    ("GET", "/api/tags/"): Access.MEMBER,
+    ("GET", "/api/accounts/"): Access.MEMBER,
+    ("POST", "/api/accounts/"): Access.MEMBER,
+    ("GET", "/api/accounts/{account_id}/"): Access.MEMBER,
+    ("PUT", "/api/accounts/{account_id}/"): Access.MEMBER,
+    ("PATCH", "/api/accounts/{account_id}/"): Access.MEMBER,
+    ("DELETE", "/api/accounts/{account_id}/"): Access.MEMBER,
 }
 
 # A body that would succeed for an allowed caller, so that a refusal is about permission
@@ -69,4 +76,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PUT", "/api/api-settings/{setting_id}/"): {"title": "Renamed by contract"},
     ("PATCH", "/api/api-settings/{setting_id}/"): {"title": "Patched by contract"},
+    ("POST", "/api/accounts/"): {"name": "Contract account"},
+    ("PUT", "/api/accounts/{account_id}/"): {"name": "Renamed by contract"},
+    ("PATCH", "/api/accounts/{account_id}/"): {"phone": "+14155550100"},
 }

@@ -85,6 +85,14 @@ async def _api_setting(client: httpx.AsyncClient, factory: Factory, admin: Membe
     return str(response.json()["id"])
 
 
+async def _account(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/accounts/", json={"name": f"Acct {uuid.uuid4().hex[:8]}"}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _profile(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
     return (await factory.member_of(admin)).profile_id
 
@@ -94,6 +102,7 @@ RECORD_MAKERS: dict[str, RecordMaker] = {
     "team_id": _team,
     "setting_id": _api_setting,
     "profile_id": _profile,
+    "account_id": _account,
 }
 
 

@@ -48,17 +48,22 @@ class SalesRecord(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned):
     def assigned_to(cls) -> Mapped[list[Profile]]:
         return relationship(
             secondary=link_table(cls.__tablename__, "assignees", "profiles", "profile_id"),
+            order_by="(Profile.created_on, Profile.id)",
             lazy="raise",
         )
 
     @declared_attr
     def teams(cls) -> Mapped[list[Team]]:
         return relationship(
-            secondary=link_table(cls.__tablename__, "teams", "teams", "team_id"), lazy="raise"
+            secondary=link_table(cls.__tablename__, "teams", "teams", "team_id"),
+            order_by="(Team.name, Team.id)",
+            lazy="raise",
         )
 
     @declared_attr
     def tags(cls) -> Mapped[list[Tag]]:
         return relationship(
-            secondary=link_table(cls.__tablename__, "tags", "tags", "tag_id"), lazy="raise"
+            secondary=link_table(cls.__tablename__, "tags", "tags", "tag_id"),
+            order_by="(Tag.slug, Tag.id)",
+            lazy="raise",
         )

@@ -40,7 +40,9 @@ class Account(SalesRecord, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
 
     contacts: Mapped[list[Contact]] = relationship(
-        secondary=link_table("accounts", "contacts", "contacts", "contact_id"), lazy="raise"
+        secondary=link_table("accounts", "contacts", "contacts", "contact_id"),
+        order_by="(Contact.created_on, Contact.id)",
+        lazy="raise",
     )
 
     __table_args__ = (
@@ -144,7 +146,9 @@ class Lead(SalesRecord, Base):
     )
 
     contacts: Mapped[list[Contact]] = relationship(
-        secondary=link_table("leads", "contacts", "contacts", "contact_id"), lazy="raise"
+        secondary=link_table("leads", "contacts", "contacts", "contact_id"),
+        order_by="(Contact.created_on, Contact.id)",
+        lazy="raise",
     )
 
     __table_args__ = (Index("ix_leads_org_id_status_created_on", "org_id", "status", "created_on"),)
@@ -175,7 +179,9 @@ class Opportunity(SalesRecord, Base):
 
     account: Mapped[Account] = relationship(lazy="raise", innerjoin=True)
     contacts: Mapped[list[Contact]] = relationship(
-        secondary=link_table("opportunities", "contacts", "contacts", "contact_id"), lazy="raise"
+        secondary=link_table("opportunities", "contacts", "contacts", "contact_id"),
+        order_by="(Contact.created_on, Contact.id)",
+        lazy="raise",
     )
 
     __table_args__ = (

@@ -22,5 +22,9 @@ class TagRepository:
         statement = select(Tag).where(Tag.org_id == self.tenant.org_id, Tag.slug.in_(slugs))
         return list((await self.session.execute(statement)).scalars())
 
+    async def all(self) -> list[Tag]:
+        statement = select(Tag).where(Tag.org_id == self.tenant.org_id).order_by(Tag.slug)
+        return list((await self.session.execute(statement)).scalars())
+
     def add(self, tag: Tag) -> None:
         self.session.add(tag)

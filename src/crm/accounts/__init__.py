@@ -1,0 +1,1 @@
+"""Accounts (§4): customer companies, with their contacts, opportunities and activity."""

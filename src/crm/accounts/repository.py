@@ -1,0 +1,113 @@
+"""Queries on accounts: the caller's visible accounts, their links and related records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm.core.pagination import PageParams
+from crm.core.tenancy import TenantContext
+from crm.models import Account, Contact, Opportunity
+from crm.records.repository import assigned_to_any, contains_ci, link_loaders, tagged_with, visible
+
+LOOKUP_LIMIT = 100  # lookup lists in list responses are pickers, not exports
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilters:
+    name: str | None = None
+    city: str | None = None
+    industry: str | None = None
+    tags: list[str] | None = None
+    status: str | None = None
+    assigned_to: list[uuid.UUID] | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.name:
+            where.append(contains_ci(Account.name, self.name))
+        if self.city:
+            where.append(contains_ci(Account.billing_city, self.city))
+        if self.industry:
+            where.append(contains_ci(Account.industry, self.industry))
+        if self.tags:
+            where.append(tagged_with(Account, self.tags))
+        if self.status:
+            where.append(Account.status == self.status)
+        if self.assigned_to:
+            where.append(assigned_to_any(Account, self.assigned_to))
+        return where
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
+        self.session = session
+        self.tenant = tenant
+
+    def _loaded(self, statement: Select[Account]) -> Select[Account]:
+        return statement.options(*link_loaders(Account), selectinload(Account.contacts))
+
+    async def page(
+        self, filters: AccountFilters, status: str, params: PageParams
+    ) -> tuple[list[Account], int]:
+        base = visible(Account, self.tenant).where(*filters.conditions(), Account.status == status)
+        total = await self.session.scalar(
+            select(func.count()).select_from(base.order_by(None).subquery())
+        )
+        rows = await self.session.execute(
+            self._loaded(base.order_by(Account.created_on.desc(), Account.id.desc()))
+            .limit(params.limit)
+            .offset(params.offset)
+        )
+        return list(rows.scalars()), int(total or 0)
+
+    async def get(self, account_id: uuid.UUID) -> Account | None:
+        """The account in this org, visible or not (the caller checks visibility)."""
+        statement = self._loaded(
+            select(Account).where(Account.org_id == self.tenant.org_id, Account.id == account_id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def name_taken(self, name: str, exclude: uuid.UUID | None = None) -> bool:
+        statement = select(Account.id).where(
+            Account.org_id == self.tenant.org_id, func.lower(Account.name) == name.lower()
+        )
+        if exclude is not None:
+            statement = statement.where(Account.id != exclude)
+        return (await self.session.scalar(statement.limit(1))) is not None
+
+    async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
+        if not ids:
+            return []
+        statement = select(Contact).where(
+            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def opportunities_of(self, account_id: uuid.UUID) -> list[Opportunity]:
+        statement = (
+            visible(Opportunity, self.tenant)
+            .where(Opportunity.account_id == account_id)
+            .order_by(Opportunity.created_on.desc(), Opportunity.id.desc())
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def contact_lookup(self) -> list[Contact]:
+        statement = (
+            visible(Contact, self.tenant)
+            .order_by(Contact.first_name, Contact.last_name, Contact.id)
+            .limit(LOOKUP_LIMIT)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    def add(self, account: Account) -> None:
+        self.session.add(account)
+
+    async def delete(self, account: Account) -> None:
+        await self.session.delete(account)
+        await self.session.flush()

@@ -1,0 +1,137 @@
+"""/api/accounts/ (§4): list split open/closed, create, detail with related lists, update,
+delete. Comments and attachments on accounts are served by the activity module."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from crm.accounts.permissions import Accounts
+from crm.accounts.repository import AccountFilters
+from crm.accounts.schemas import (
+    AccountCreate,
+    AccountDetailOut,
+    AccountItem,
+    AccountListOut,
+    AccountUpdate,
+    ContactBrief,
+    ContactLookup,
+    OpportunityBrief,
+    UserLookup,
+)
+from crm.core.errors import ValidationFailed
+from crm.core.filters import id_list
+from crm.core.pagination import Pagination, page_link
+from crm.records.schemas import TeamBrief, link_objects
+from crm.tags.permissions import Tags
+from crm.teams.permissions import Teams
+from crm.users.permissions import Members
+
+router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+
+
+@router.get("/", response_model=AccountListOut)
+async def list_accounts(
+    accounts: Accounts,
+    members: Members,
+    teams: Teams,
+    tag_lookup: Tags,
+    request: Request,
+    page: Pagination,
+    name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
+    city: Annotated[
+        str | None, Query(max_length=255, description="Part of the billing city")
+    ] = None,
+    industry: Annotated[
+        str | None, Query(max_length=255, description="Part of the industry")
+    ] = None,
+    tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
+    status_: Annotated[str | None, Query(alias="status", description="open or closed")] = None,
+    assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
+) -> AccountListOut:
+    """Open and closed accounts the caller may see, each half paginated with limit/offset."""
+    wanted = None
+    if status_:
+        wanted = (
+            "closed" if status_.strip().lower() in ("closed", "close") else status_.strip().lower()
+        )
+        if wanted not in ("open", "closed"):
+            raise ValidationFailed.on("status", "Use open or closed")
+    filters = AccountFilters(
+        name=name,
+        city=city,
+        industry=industry,
+        tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
+        assigned_to=id_list(assigned_to, "assigned_to"),
+    )
+    halves: dict[str, tuple[list[AccountItem], int]] = {}
+    for half in ("open", "closed"):
+        if wanted is not None and wanted != half:
+            halves[half] = ([], 0)
+            continue
+        rows, total = await accounts.page(filters, half, page)
+        halves[half] = ([AccountItem.of(a) for a in rows], total)
+    open_total, closed_total = halves["open"][1], halves["closed"][1]
+    return AccountListOut(
+        open_accounts=halves["open"][0],
+        closed_accounts=halves["closed"][0],
+        accounts_count=open_total + closed_total,
+        open_accounts_count=open_total,
+        closed_accounts_count=closed_total,
+        next_open=page_link(request, page, page.next_offset(open_total)),
+        next_closed=page_link(request, page, page.next_offset(closed_total)),
+        contacts=[ContactLookup.model_validate(c) for c in await accounts.contact_lookup()],
+        users=[UserLookup(id=p.id, email=p.user.email) for p in await members.all(active=True)],
+        teams=[TeamBrief(id=t.id, name=t.name) for t in await teams.all()],
+        tags=[t.name for t in await tag_lookup.all()],
+        status=["open", "closed"],
+    )
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=AccountItem)
+async def create_account(body: AccountCreate, accounts: Accounts) -> AccountItem:
+    """Create an account; tags are created on first use; contacts, assignees and teams must
+    belong to the org."""
+    return AccountItem.of(await accounts.create(body))
+
+
+@router.get("/{account_id}/", response_model=AccountDetailOut)
+async def account_detail(account_id: uuid.UUID, accounts: Accounts) -> AccountDetailOut:
+    account = await accounts.get_visible(account_id)
+    opportunities = [OpportunityBrief.of(o) for o in await accounts.opportunities_of(account)]
+    links = link_objects(account)
+    return AccountDetailOut(
+        account_obj=AccountItem.of(account),
+        contacts=[ContactBrief.of(c) for c in account.contacts],
+        opportunities=opportunities,
+        opportunity_list=opportunities,
+        assigned_to=links["assigned_to"],
+        teams=links["teams"],
+        tags=links["tags"],
+        comments=[],
+        attachments=[],
+        cases=[],
+        tasks=[],
+        invoices=[],
+        users_mention=await accounts.users_mention(account),
+        comment_permission=accounts.tenant.is_admin
+        or account.created_by_id == accounts.tenant.profile_id,
+    )
+
+
+@router.put("/{account_id}/", response_model=AccountItem)
+@router.patch("/{account_id}/", response_model=AccountItem)
+async def update_account(
+    account_id: uuid.UUID, body: AccountUpdate, accounts: Accounts
+) -> AccountItem:
+    """Partial update (PUT and PATCH); a list field replaces the relation only when sent."""
+    return AccountItem.of(await accounts.update(account_id, body))
+
+
+@router.delete("/{account_id}/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_account(account_id: uuid.UUID, accounts: Accounts) -> Response:
+    """Delete (admin or creator); its opportunities, comments and attachments go with it."""
+    await accounts.delete(account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

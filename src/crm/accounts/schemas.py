@@ -1,0 +1,191 @@
+"""Bodies of /api/accounts/."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from crm.core.schemas import NonEmptyStr, ReadSchema, UUIDList
+from crm.models import Account, Contact, Opportunity
+from crm.records.schemas import LinksIn, TeamBrief, link_ids
+from crm.users.schemas import MemberBrief
+
+AccountStatus = Literal["open", "closed"]
+
+
+def _status(value: Any) -> Any:
+    # Django-CRM spells it "close"; the docs say "closed" (§4.2). Accept both, store "closed".
+    if isinstance(value, str):
+        value = value.strip().lower()
+        return "closed" if value == "close" else value
+    return value
+
+
+class _AccountFields(LinksIn):
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    industry: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=100_000)
+    website: str | None = Field(default=None, max_length=255)
+    billing_address_line: str | None = Field(default=None, max_length=255)
+    billing_street: str | None = Field(default=None, max_length=55)
+    billing_city: str | None = Field(default=None, max_length=255)
+    billing_state: str | None = Field(default=None, max_length=255)
+    billing_postcode: str | None = Field(default=None, max_length=64)
+    billing_country: str | None = Field(default=None, max_length=255)
+    contact_name: str | None = Field(default=None, max_length=120)
+    is_active: bool | None = None
+    contacts: UUIDList | None = Field(default=None, description="Contact ids of this org")
+
+    @field_validator("status", mode="before", check_fields=False)
+    @classmethod
+    def _normalise_status(cls, value: Any) -> Any:
+        return _status(value)
+
+
+class AccountCreate(_AccountFields):
+    name: NonEmptyStr = Field(max_length=64)
+    status: AccountStatus = "open"
+
+
+class AccountUpdate(_AccountFields):
+    """Partial (PUT and PATCH alike): only the fields sent change (§4.6)."""
+
+    name: NonEmptyStr | None = Field(default=None, max_length=64)
+    status: AccountStatus | None = None
+
+
+class AccountItem(ReadSchema):
+    """An account in lists and write responses: links as ids and names (§1.7)."""
+
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    industry: str | None
+    description: str | None
+    website: str | None
+    status: str
+    billing_address_line: str | None
+    billing_street: str | None
+    billing_city: str | None
+    billing_state: str | None
+    billing_postcode: str | None
+    billing_country: str | None
+    contact_name: str | None
+    is_active: bool
+    lead: uuid.UUID | None
+    org: uuid.UUID
+    created_on: datetime
+    created_at: datetime
+    updated_at: datetime
+    created_by: uuid.UUID | None
+    assigned_to: list[uuid.UUID]
+    teams: list[uuid.UUID]
+    tags: list[str]
+    contacts: list[uuid.UUID]
+
+    @classmethod
+    def of(cls, account: Account) -> AccountItem:
+        return cls(
+            id=account.id,
+            name=account.name,
+            email=account.email,
+            phone=account.phone,
+            industry=account.industry,
+            description=account.description,
+            website=account.website,
+            status=account.status,
+            billing_address_line=account.billing_address_line,
+            billing_street=account.billing_street,
+            billing_city=account.billing_city,
+            billing_state=account.billing_state,
+            billing_postcode=account.billing_postcode,
+            billing_country=account.billing_country,
+            contact_name=account.contact_name,
+            is_active=account.is_active,
+            lead=account.lead_id,
+            org=account.org_id,
+            created_on=account.created_on,
+            created_at=account.created_on,
+            updated_at=account.updated_at,
+            created_by=account.created_by_id,
+            contacts=[c.id for c in account.contacts],
+            **link_ids(account),
+        )
+
+
+class ContactBrief(ReadSchema):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    primary_email: str
+    mobile_number: str | None
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactBrief:
+        return cls.model_validate(contact)
+
+
+class OpportunityBrief(ReadSchema):
+    id: uuid.UUID
+    name: str
+    stage: str
+    amount: Decimal | None
+    currency: str
+    probability: int
+    expected_close_date: Any
+
+    @classmethod
+    def of(cls, opportunity: Opportunity) -> OpportunityBrief:
+        return cls.model_validate(opportunity)
+
+
+class UserLookup(ReadSchema):
+    id: uuid.UUID
+    email: str
+
+
+class ContactLookup(ReadSchema):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+
+
+class AccountListOut(ReadSchema):
+    """Envelope (B): open and closed accounts, each paginated with the same limit/offset."""
+
+    open_accounts: list[AccountItem]
+    closed_accounts: list[AccountItem]
+    accounts_count: int
+    open_accounts_count: int
+    closed_accounts_count: int
+    next_open: str | None
+    next_closed: str | None
+    contacts: list[ContactLookup]
+    users: list[UserLookup]
+    teams: list[TeamBrief]
+    tags: list[str]
+    status: list[str]
+
+
+class AccountDetailOut(ReadSchema):
+    account_obj: AccountItem
+    contacts: list[ContactBrief]
+    opportunities: list[OpportunityBrief]
+    opportunity_list: list[OpportunityBrief]
+    assigned_to: list[MemberBrief]
+    teams: list[TeamBrief]
+    tags: list[str]
+    comments: list[Any]
+    attachments: list[Any]
+    # Cases, tasks and invoices arrive with the service modules; until then an account has none.
+    cases: list[Any]
+    tasks: list[Any]
+    invoices: list[Any]
+    users_mention: list[dict[str, str]]
+    comment_permission: bool
