@@ -12,7 +12,7 @@ text = (root / "pyproject.toml").read_text()
 start = text.index("[tool.importlinter]")
 out = [
     '[tool.importlinter]\nroot_package = "crm"\n',
-    '[[tool.importlinter.contracts]]\nname = "Layers: composition roots -> domains -> models -> core"\ntype = "layers"\nlayers = [\n    "crm.app : crm.api : crm.cli : crm.demo",\n    "'
+    '[[tool.importlinter.contracts]]\nname = "Layers: composition roots -> domains -> models -> core"\ntype = "layers"\nlayers = [\n    "crm.app : crm.api : crm.cli : crm.demo : crm.worker",\n    "'
     + " : ".join(f"crm.{d}" for d in domains)
     + '",\n    "crm.models",\n    "crm.core",\n]\nexhaustive = false\n',
     '[[tool.importlinter.contracts]]\nname = "Inside a domain: routes -> permissions -> service -> repository"\ntype = "layers"\ncontainers = ['

@@ -31,6 +31,7 @@ from crm.core import security
 from crm.core.config import Settings
 from crm.core.db import Database, make_sessionmaker
 from crm.core.migrations import upgrade
+from crm.core.queue import RecordingDispatcher
 from crm.core.ratelimit import MemoryCounter
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -144,9 +145,21 @@ def google() -> FakeGoogle:
 
 
 @pytest.fixture
-def app(settings: Settings, test_database: Database, google: FakeGoogle) -> Any:
+def dispatcher() -> RecordingDispatcher:
+    """Jobs are recorded, not run: tests drive them explicitly on the test's own connection."""
+    return RecordingDispatcher()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, test_database: Database, google: FakeGoogle, dispatcher: RecordingDispatcher
+) -> Any:
     return create_app(
-        settings, database=test_database, google_verifier=google, counter=MemoryCounter()
+        settings,
+        database=test_database,
+        google_verifier=google,
+        counter=MemoryCounter(),
+        dispatcher=dispatcher,
     )
 
 

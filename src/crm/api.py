@@ -5,8 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from crm.accounts.routes import router as accounts_router
+from crm.activity.routes import router as activity_router
 from crm.api_settings.routes import router as api_settings_router
 from crm.auth.routes import router as auth_router
+from crm.companies.routes import router as companies_router
+from crm.contacts.routes import router as contacts_router
+from crm.dashboard.routes import router as dashboard_router
+from crm.imports.routes import router as imports_router
+from crm.leads.routes import router as leads_router
+from crm.opportunities.routes import router as opportunities_router
 from crm.orgs.routes import router as orgs_router
 from crm.tags.routes import router as tags_router
 from crm.teams.routes import router as teams_router
@@ -20,4 +27,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_settings_router,
     tags_router,
     accounts_router,
+    dashboard_router,
+    contacts_router,
+    opportunities_router,
+    # Before the leads router: /api/leads/{lead_id}/ would otherwise take /api/leads/companies/.
+    companies_router,
+    # /api/leads/upload/ likewise.
+    imports_router,
+    # Path ids only match UUIDs, so its /api/<module>/<id>/ routes shadow no literal path.
+    activity_router,
+    # After every router with a literal /api/leads/<word>/ path (companies, upload).
+    leads_router,
 )

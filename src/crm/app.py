@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +16,17 @@ from crm.core.config import Settings, get_settings
 from crm.core.db import Database
 from crm.core.errors import install_error_handlers
 from crm.core.logging import configure_logging
+from crm.core.mail import Mailer, SmtpMailer
 from crm.core.middleware import NulCharacterMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
+from crm.core.queue import BrokerDispatcher, Dispatcher, broker, runtime
 from crm.core.ratelimit import Counter, make_counter
+from crm.core.storage import LocalStorage, Storage
+from crm.emails import jobs as email_jobs
+from crm.emails.service import EmailDelivery
+from crm.imports import jobs as import_jobs
+from crm.imports.service import ImportRunner
+
+logger = logging.getLogger("crm.app")
 
 API_DESCRIPTION = """
 Multi-tenant CRM with a Django-CRM-compatible REST API.
@@ -31,16 +43,30 @@ def create_app(
     database: Database | None = None,
     google_verifier: GoogleVerifier | None = None,
     counter: Counter | None = None,
+    dispatcher: Dispatcher | None = None,
+    mailer: Mailer | None = None,
+    storage: Storage | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await app.state.counter.close()
-        if owns_database:
-            await app.state.database.dispose()
+        # Jobs run in this process with the in-memory broker: give them what they need.
+        runtime.services["email_delivery"] = app.state.email_delivery
+        runtime.services["import_runner"] = app.state.import_runner
+        await broker.startup()
+        sweeper = asyncio.create_task(_sweep_forever(app), name="crm-email-sweeper")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await broker.shutdown()
+            await app.state.counter.close()
+            if owns_database:
+                await app.state.database.dispose()
 
     owns_database = database is None
     app = FastAPI(
@@ -54,6 +80,12 @@ def create_app(
     app.state.database = database or Database.from_settings(settings)
     app.state.counter = counter or make_counter(settings.redis_url)
     app.state.google_verifier = google_verifier or GoogleUserinfoVerifier()
+    app.state.storage = storage or LocalStorage(settings.data_dir / "attachments")
+    app.state.dispatcher = dispatcher or BrokerDispatcher()
+    app.state.email_delivery = EmailDelivery(
+        app.state.database, mailer or SmtpMailer(settings), settings
+    )
+    app.state.import_runner = ImportRunner(app.state.database, app.state.storage, settings)
 
     install_error_handlers(app)
     for router in ROUTERS:
@@ -63,3 +95,21 @@ def create_app(
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+async def _sweep_forever(app: FastAPI) -> None:
+    """Dispatch due work now and every ``CRM_EMAIL_SWEEP_SECONDS``: e-mails (scheduled,
+    retried, or left over from before a restart) and imports (pending, or whose worker
+    died). Claims make it safe for every worker process to sweep."""
+    delivery: EmailDelivery = app.state.email_delivery
+    runner: ImportRunner = app.state.import_runner
+    while True:
+        for sweep in (delivery.sweep, runner.sweep):
+            try:
+                await sweep(app.state.dispatcher)
+            except Exception:
+                logger.exception("sweep failed; retrying at the next interval")
+        await asyncio.sleep(app.state.settings.email_sweep_seconds)
+
+
+__all__ = ["create_app", "email_jobs", "import_jobs"]

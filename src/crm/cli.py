@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -104,6 +105,90 @@ def serve(
         # longer than uvicorn's 5 s default, which would kill and restart them in a loop.
         timeout_worker_healthcheck=30,
     )
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run background jobs from Redis (needs CRM_REDIS_URL; without it the server runs them)."""
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise _fail("CRM_REDIS_URL is not set: the server runs jobs in-process, no worker needed")
+    _prepare(settings)
+    from crm.worker import JOB_MODULES
+
+    args = WorkerArgs(broker="crm.worker:broker", modules=JOB_MODULES, workers=processes)
+    raise typer.Exit(code=run_worker(args) or 0)
+
+
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("leads")
+def import_leads(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")
+    ],
+    org: Annotated[str, typer.Option("--org", help="Organization id")],
+    as_email: Annotated[
+        str | None,
+        typer.Option("--as", help="Member the leads are created by (default: first admin)"),
+    ] = None,
+) -> None:
+    """Import leads from a CSV or XLSX file, with a progress bar. Same rules as
+    POST /api/leads/upload/; the job is visible at /api/leads/upload/<job id>/."""
+    import uuid
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from crm.core.db import Database
+    from crm.core.errors import DomainError
+    from crm.core.storage import LocalStorage
+    from crm.imports.service import ImportRunner
+
+    settings = get_settings()
+    _prepare(settings)
+    try:
+        org_id = uuid.UUID(org)
+    except ValueError as exc:
+        raise _fail(f"--org is not an organization id: {org!r}") from exc
+
+    async def run() -> tuple[str | None, int, int, int, list[dict[str, object]]]:
+        database = Database.from_settings(settings)
+        runner = ImportRunner(database, LocalStorage(settings.data_dir / "attachments"), settings)
+        try:
+            job = await runner.start_from_file(org_id, file, as_email)
+            with Progress(
+                TextColumn("importing {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task(file.name, total=job.total_rows)
+                status = await runner.run(
+                    job.id, progress=lambda j: progress.update(task, completed=j.processed_rows)
+                )
+                progress.update(task, completed=job.total_rows)
+            final = await runner.load(job.id) or job
+            return status, final.imported_count, final.failed_count, final.total_rows, final.errors
+        finally:
+            await database.dispose()
+
+    try:
+        status, imported, failed, total, errors = asyncio.run(run())
+    except DomainError as exc:
+        raise _fail(f"import refused: {exc.field_errors or exc.message}") from exc
+    for error in errors[:20]:
+        err_console.print(f"row {error['row']}: {error['errors']}", style="yellow", markup=False)
+    console.print(f"{imported} imported, {failed} failed of {total} rows ({status})")
+    if status != "done":
+        raise typer.Exit(code=1)
 
 
 # -- db -------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.core.db import Database
-from crm.core.tenancy import Role, TenantContext, bind_tenant
-from crm.models import Account, Contact, Opportunity
+from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
+from crm.models import Account, Attachment, Contact, Opportunity
 from tests.conftest import Factory, Member
 from tests.contracts.test_routes import checksum
 from tests.shapes import DENIED, NOT_FOUND
@@ -459,3 +459,61 @@ async def test_another_orgs_account_answers_like_a_missing_one(
     listed = (await client.get("/api/accounts/?name=Secret", headers=intruder.headers)).json()
     assert listed["accounts_count"] == 0
     assert await checksum(test_database) == before
+
+
+async def test_detail_lists_activity_and_delete_removes_files(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database, app: Any
+) -> None:
+    admin = await factory.admin()
+    account = await _create(client, admin, name="Filed")
+    opportunity_id = await _db_opportunity(test_database, admin, account["id"], "Filed deal")
+    comment = await client.post(
+        f"/api/accounts/{account['id']}/", json={"comment": "Called them"}, headers=admin.headers
+    )
+    assert comment.status_code == 201, comment.text
+    for url in (f"/api/accounts/{account['id']}/", f"/api/opportunities/{opportunity_id}/"):
+        upload = await client.post(
+            url, files={"attachment": ("notes.txt", b"hello", "text/plain")}, headers=admin.headers
+        )
+        assert upload.status_code == 201, upload.text
+    detail = (await client.get(f"/api/accounts/{account['id']}/", headers=admin.headers)).json()
+    assert [c["comment"] for c in detail["comments"]] == ["Called them"]
+    assert [a["file_name"] for a in detail["attachments"]] == ["notes.txt"]
+
+    async with test_database.sessionmaker() as session:
+        with unscoped(session):
+            keys = list((await session.execute(select(Attachment.storage_key))).scalars())
+    paths = [app.state.storage.path_of(key) for key in keys]
+    assert len(paths) == 2
+    assert all(p.exists() for p in paths)
+    assert (
+        await client.delete(f"/api/accounts/{account['id']}/", headers=admin.headers)
+    ).status_code == 204
+    assert not any(p.exists() for p in paths)  # the account's file and its opportunity's
+
+
+async def test_account_assignees_see_and_comment_on_its_contacts(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+    contact_id = await _db_contact(test_database, admin, "listed@example.com")
+    unlisted_id = await _db_contact(test_database, admin, "unlisted@example.com")
+    assert (
+        await client.post(
+            f"/api/contacts/{contact_id}/", json={"comment": "x"}, headers=user.headers
+        )
+    ).status_code == 403
+    await _create(client, admin, contacts=[contact_id], assigned_to=[user.profile_id])
+    comment = await client.post(
+        f"/api/contacts/{contact_id}/", json={"comment": "Spoke to them"}, headers=user.headers
+    )
+    assert comment.status_code == 201, comment.text
+    assert (
+        await client.get(f"/api/contacts/{contact_id}/", headers=user.headers)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/contacts/{unlisted_id}/", headers=user.headers)
+    ).status_code == 403
+    dashboard = (await client.get("/api/dashboard/", headers=user.headers)).json()
+    assert dashboard["contacts_count"] == 1

@@ -253,3 +253,34 @@ def test_serve_migrates_and_answers(tmp_path: Path) -> None:
             server.kill()
             output, _ = server.communicate()
     assert server.returncode is not None, output
+
+
+async def test_import_leads_shows_progress_and_reports_rows(
+    cli_settings: Settings, tmp_path: Path
+) -> None:
+    booted = await invoke_async(
+        "bootstrap", "--email", "importer@example.com", "--password", "correct horse battery", "--org", "Importers"
+    )  # fmt: skip
+    assert booted.exit_code == 0, booted.output
+    org_id = values(booted.output)["org_id"]
+    file = tmp_path / "leads.csv"
+    file.write_text(
+        "First Name,Last Name,Email\nAda,Lovelace,ada@example.com\nAlan,Turing,\nBad,,nope\n"
+    )
+
+    result = await invoke_async("import", "leads", str(file), "--org", org_id)
+    assert result.exit_code == 0, result.output
+    assert "importing leads.csv" in result.output
+    assert "2 imported, 1 failed of 3 rows (done)" in result.output
+    assert "row 3:" in result.output
+
+    async with api(cli_settings) as client:
+        token = values(booted.output)["access_token"]
+        listed = await client.get(
+            "/api/leads/", headers={"Authorization": f"Bearer {token}", "organization-id": org_id}
+        )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["open_leads_count"] == 2
+
+    refused = await invoke_async("import", "leads", str(file), "--org", "not-an-id")
+    assert refused.exit_code == 1

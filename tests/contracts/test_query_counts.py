@@ -7,6 +7,7 @@ import pytest
 
 from crm.core.db import Database
 from tests.conftest import Factory
+from tests.opportunities.rows import insert_account, insert_contact
 from tests.sql_count import count_statements
 
 
@@ -48,4 +49,57 @@ async def test_list_statement_count_is_constant(
         assert setting.status_code == 201, setting.text
     small = await _statements(client, test_database, f"{path}?limit=2", admin.headers)
     large = await _statements(client, test_database, f"{path}?limit=100", admin.headers)
+    assert small == large
+
+
+async def test_opportunity_list_statement_count_is_constant(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    """Links, contacts, account names, the forecast and the lookups: none grows with the page."""
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+    others = [await factory.member_of(admin) for _ in range(3)]
+    team = await client.post("/api/teams/", json={"name": "Sales"}, headers=admin.headers)
+    assert team.status_code == 201, team.text
+    accounts = [await insert_account(test_database, admin, f"Account {n}") for n in range(3)]
+    contacts = [await insert_contact(test_database, admin, f"C{n}", "Contact") for n in range(3)]
+    for n in range(7):
+        created = await client.post(
+            "/api/opportunities/",
+            json={
+                "name": f"Deal {n}",
+                "account": accounts[n % 3],
+                "amount": f"{n}00.00",
+                "currency": ("USD", "EUR")[n % 2],
+                "assigned_to": [user.profile_id, others[n % 3].profile_id],
+                "teams": [team.json()["id"]],
+                "tags": [f"t{n}", "deal"],
+                "contacts": contacts[: n % 3 + 1],
+            },
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+    for caller in (admin, user):
+        small = await _statements(
+            client, test_database, "/api/opportunities/?limit=2", caller.headers
+        )
+        large = await _statements(
+            client, test_database, "/api/opportunities/?limit=100", caller.headers
+        )
+        assert small == large
+
+
+async def test_company_list_statement_count_is_constant(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    admin = await factory.admin()
+    for n in range(7):
+        created = await client.post(
+            "/api/leads/companies/", json={"name": f"Company {n}"}, headers=admin.headers
+        )
+        assert created.status_code == 201, created.text
+    small = await _statements(client, test_database, "/api/leads/companies/?limit=2", admin.headers)
+    large = await _statements(
+        client, test_database, "/api/leads/companies/?limit=100", admin.headers
+    )
     assert small == large

@@ -10,12 +10,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import LOOKUP_LIMIT, PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
 from crm.records.repository import assigned_to_any, contains_ci, link_loaders, tagged_with, visible
-
-LOOKUP_LIMIT = 100  # lookup lists in list responses are pickers, not exports
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +92,13 @@ class AccountRepository:
             visible(Opportunity, self.tenant)
             .where(Opportunity.account_id == account_id)
             .order_by(Opportunity.created_on.desc(), Opportunity.id.desc())
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def opportunity_ids_of(self, account_id: uuid.UUID) -> list[uuid.UUID]:
+        """Every opportunity of the account (visible or not: they go when it goes)."""
+        statement = select(Opportunity.id).where(
+            Opportunity.org_id == self.tenant.org_id, Opportunity.account_id == account_id
         )
         return list((await self.session.execute(statement)).scalars())
 

@@ -6,21 +6,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from crm.accounts.permissions import Accounts
 from crm.accounts.repository import AccountFilters
 from crm.accounts.schemas import (
     AccountCreate,
     AccountDetailOut,
+    AccountEmailOut,
     AccountItem,
     AccountListOut,
+    AccountMailIn,
+    AccountMailOut,
     AccountUpdate,
     ContactBrief,
     ContactLookup,
     OpportunityBrief,
     UserLookup,
 )
+from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
 from crm.core.pagination import Pagination, page_link
@@ -102,6 +106,7 @@ async def account_detail(account_id: uuid.UUID, accounts: Accounts) -> AccountDe
     account = await accounts.get_visible(account_id)
     opportunities = [OpportunityBrief.of(o) for o in await accounts.opportunities_of(account)]
     links = link_objects(account)
+    comments, attachments = await accounts.activity_of(account)
     return AccountDetailOut(
         account_obj=AccountItem.of(account),
         contacts=[ContactBrief.of(c) for c in account.contacts],
@@ -110,11 +115,12 @@ async def account_detail(account_id: uuid.UUID, accounts: Accounts) -> AccountDe
         assigned_to=links["assigned_to"],
         teams=links["teams"],
         tags=links["tags"],
-        comments=[],
-        attachments=[],
+        comments=comments,
+        attachments=attachments,
         cases=[],
         tasks=[],
         invoices=[],
+        emails=[AccountEmailOut.of(e) for e in await accounts.emails_of(account)],
         users_mention=await accounts.users_mention(account),
         comment_permission=accounts.tenant.is_admin
         or account.created_by_id == accounts.tenant.profile_id,
@@ -131,7 +137,29 @@ async def update_account(
 
 
 @router.delete("/{account_id}/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def delete_account(account_id: uuid.UUID, accounts: Accounts) -> Response:
-    """Delete (admin or creator); its opportunities, comments and attachments go with it."""
-    await accounts.delete(account_id)
+async def delete_account(
+    account_id: uuid.UUID, accounts: Accounts, activity: Activity, background: BackgroundTasks
+) -> Response:
+    """Delete (admin or creator); its opportunities, comments and attachments go with it (the
+    stored files once the deletion has committed)."""
+    files = await accounts.delete(account_id)
+    background.add_task(activity.discard_files, files)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{account_id}/create_mail/", status_code=status.HTTP_201_CREATED, response_model=AccountMailOut
+)
+async def create_mail(
+    account_id: uuid.UUID, body: AccountMailIn, accounts: Accounts
+) -> AccountMailOut:
+    """Send or schedule an e-mail to contacts of the account (or any addresses). Each
+    recipient gets one message, delivered once over SMTP by a background job; scheduled
+    messages survive restarts."""
+    emails = await accounts.send_mail(account_id, body)
+    scheduled = body.send_at() is not None
+    return AccountMailOut(
+        message="Email scheduled successfully" if scheduled else "Email sent successfully",
+        email_id=emails[0].id,
+        email_ids=[e.id for e in emails],
+    )

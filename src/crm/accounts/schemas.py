@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AliasChoices, EmailStr, Field, field_validator
 
-from crm.core.schemas import NonEmptyStr, ReadSchema, UUIDList
-from crm.models import Account, Contact, Opportunity
+from crm.activity.schemas import AttachmentRead, CommentRead
+from crm.core.schemas import InputSchema, NameList, NonEmptyStr, ReadSchema, UUIDList
+from crm.models import Account, Contact, Opportunity, OutboundEmail
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import MemberBrief
 
@@ -181,11 +183,85 @@ class AccountDetailOut(ReadSchema):
     assigned_to: list[MemberBrief]
     teams: list[TeamBrief]
     tags: list[str]
-    comments: list[Any]
-    attachments: list[Any]
+    comments: list[CommentRead]
+    attachments: list[AttachmentRead]
     # Cases, tasks and invoices arrive with the service modules; until then an account has none.
     cases: list[Any]
     tasks: list[Any]
     invoices: list[Any]
+    emails: list[AccountEmailOut]
     users_mention: list[dict[str, str]]
     comment_permission: bool
+
+
+class AccountMailIn(InputSchema):
+    """§4.8: both vocabularies (docs and Django-CRM) are accepted."""
+
+    recipients: NameList = Field(
+        min_length=1, description="Contact ids of this org, or e-mail addresses"
+    )
+    subject: str = Field(
+        min_length=1, max_length=998, validation_alias=AliasChoices("subject", "message_subject")
+    )
+    html: str = Field(
+        default="", max_length=1_000_000, validation_alias=AliasChoices("html", "message_body")
+    )
+    from_email: EmailStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("from_email", "from_account"),
+        description="Sender address",
+    )
+    scheduled_later: bool = False
+    scheduled_date_time: datetime | None = None
+    timezone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"Unknown time zone {value!r}") from exc
+        return value
+
+    def send_at(self) -> datetime | None:
+        """When to send, in UTC; None means now. Naive times are read in ``timezone``."""
+        if not self.scheduled_later or self.scheduled_date_time is None:
+            return None
+        when = self.scheduled_date_time
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(self.timezone))
+        return when.astimezone(UTC)
+
+
+class AccountMailOut(ReadSchema):
+    status: str = "success"
+    message: str
+    email_id: uuid.UUID
+    email_ids: list[uuid.UUID]
+
+
+class AccountEmailOut(ReadSchema):
+    id: uuid.UUID
+    subject: str
+    recipients: list[dict[str, Any]]
+    from_email: str
+    status: str
+    scheduled_at: datetime
+    sent_at: datetime | None
+    created_on: datetime
+    created_by: uuid.UUID | None
+
+    @classmethod
+    def of(cls, email: OutboundEmail) -> AccountEmailOut:
+        return cls(
+            id=email.id,
+            subject=email.subject,
+            recipients=email.recipients,
+            from_email=email.from_email,
+            status=email.status,
+            scheduled_at=email.scheduled_at,
+            sent_at=email.sent_at,
+            created_on=email.created_on,
+            created_by=email.created_by_id,
+        )

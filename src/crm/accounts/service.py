@@ -8,16 +8,21 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.accounts.errors import AccountNameTaken
 from crm.accounts.repository import AccountFilters, AccountRepository
-from crm.accounts.schemas import AccountCreate, AccountUpdate
+from crm.accounts.schemas import AccountCreate, AccountMailIn, AccountUpdate
+from crm.activity.schemas import AttachmentRead, CommentRead
+from crm.activity.service import ActivityService
+from crm.core.clock import utcnow
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
-from crm.models import Account, Contact, Opportunity
+from crm.emails.service import EmailOutbox, Recipient
+from crm.models import Account, Contact, Opportunity, OutboundEmail
 from crm.records.service import RecordLinks
 
 _SCALARS = (
@@ -45,6 +50,8 @@ class AccountService:
         self.tenant = tenant
         self.accounts = AccountRepository(session, tenant)
         self.links = RecordLinks(session, tenant)
+        self.outbox = EmailOutbox(session, tenant)
+        self.activity = ActivityService(session, tenant)
 
     async def page(
         self, filters: AccountFilters, status: str, params: PageParams
@@ -94,10 +101,66 @@ class AccountService:
         await self.session.flush()
         return await self._reload(account.id)
 
-    async def delete(self, account_id: uuid.UUID) -> None:
+    async def delete(self, account_id: uuid.UUID) -> list[str]:
+        """Delete the account; its opportunities, comments and attachment rows go with it.
+        Returns the storage keys of those files, to discard once the deletion committed."""
         account = await self.get_visible(account_id)
         ensure_can_delete(account.created_by_id, self.tenant)
+        files = await self.activity.storage_keys("account", [account.id])
+        opportunity_ids = await self.accounts.opportunity_ids_of(account.id)
+        files += await self.activity.storage_keys("opportunity", opportunity_ids)
         await self.accounts.delete(account)
+        return files
+
+    async def activity_of(self, account: Account) -> tuple[list[CommentRead], list[AttachmentRead]]:
+        return await self.activity.for_parent("account", account.id)
+
+    async def send_mail(self, account_id: uuid.UUID, data: AccountMailIn) -> list[OutboundEmail]:
+        """Queue an e-mail to each recipient (a contact of this org, or an address); it is sent
+        in the background now, or at ``scheduled_date_time``."""
+        account = await self.get_visible(account_id)
+        if data.scheduled_later and data.scheduled_date_time is None:
+            raise ValidationFailed.on(
+                "scheduled_date_time", "Required when scheduled_later is true"
+            )
+        send_at = data.send_at()
+        if send_at is not None and send_at <= utcnow():
+            raise ValidationFailed.on("scheduled_date_time", "Choose a time in the future")
+        recipients = await self._recipients(data.recipients)
+        return await self.outbox.queue(
+            recipients=recipients,
+            subject=data.subject,
+            html=data.html,
+            account_id=account.id,
+            from_email=data.from_email or "",
+            scheduled_at=send_at,
+            timezone=data.timezone,
+        )
+
+    async def emails_of(self, account: Account) -> list[OutboundEmail]:
+        return await self.outbox.for_account(account.id)
+
+    async def _recipients(self, values: Sequence[str]) -> list[Recipient]:
+        ids: list[uuid.UUID] = []
+        addresses: list[str] = []
+        for value in values:
+            try:
+                ids.append(uuid.UUID(value))
+            except ValueError:
+                try:
+                    addresses.append(validate_email(value, check_deliverability=False).normalized)
+                except EmailNotValidError as exc:
+                    raise ValidationFailed.on(
+                        "recipients", f"Please enter valid recipient: {value!r}"
+                    ) from exc
+        contacts = await self._contacts(ids) if ids else []
+        recipients = [
+            Recipient(c.primary_email, f"{c.first_name} {c.last_name}".strip(), c.id)
+            for c in contacts
+        ]
+        recipients += [Recipient(address) for address in addresses]
+        unique = {r.email.lower(): r for r in recipients}
+        return list(unique.values())
 
     async def opportunities_of(self, account: Account) -> list[Opportunity]:
         return await self.accounts.opportunities_of(account.id)

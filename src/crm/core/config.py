@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     max_import_rows: int = Field(default=100_000, ge=1)
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    import_sync_max_bytes: int = Field(default=1024 * 1024, ge=0)
+    import_batch_rows: int = Field(default=1000, ge=1)
 
     smtp_host: str = ""
     smtp_port: int = 25
@@ -46,6 +49,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "crm@localhost"
+    email_sweep_seconds: float = Field(default=15.0, gt=0)
+    email_max_attempts: int = Field(default=8, ge=1)
+    email_claim_lease_seconds: int = Field(default=600, ge=30)
+
+    lead_capture_per_minute: int = Field(default=60, ge=1)
 
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

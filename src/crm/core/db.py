@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,6 +29,8 @@ from sqlalchemy.types import TypeDecorator
 
 from crm.core.clock import as_utc, utcnow
 from crm.core.config import Settings
+
+logger = logging.getLogger("crm.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -188,6 +191,27 @@ class Database:
         await self.engine.dispose()
 
 
+_AFTER_COMMIT_KEY = "crm_after_commit"
+DISPATCHER_KEY = "crm_dispatcher"
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession | Session, callback: AfterCommit) -> None:
+    """Run ``callback`` once the request's transaction has committed (e.g. enqueue a job for a
+    row this request wrote: the job must never look for a row that is not there yet)."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            # The data is committed; a failed hand-off is picked up again by the sweeps.
+            logger.exception("after-commit callback failed")
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the endpoint returns, rolled back on error.
 
@@ -196,14 +220,17 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     database: Database = request.app.state.database
     async with database.sessionmaker() as session:
+        session.info[DISPATCHER_KEY] = getattr(request.app.state, "dispatcher", None)
         try:
             yield session
             await session.commit()
+            await run_after_commit(session)
         except BaseException as exc:
             # Some failures must still persist what they did (a revoked token family).
             if getattr(exc, "keep_changes", False):
                 await session.commit()
             else:
+                session.info.pop(_AFTER_COMMIT_KEY, None)
                 await session.rollback()
             raise
 

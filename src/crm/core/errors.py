@@ -36,8 +36,10 @@ class DomainError(Exception):
         code: str | None = None,
         field_errors: Mapping[str, Sequence[str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.message = message or self.default_message
+        self.extra = dict(extra or {})  # more keys for the body (e.g. per-row import errors)
         if code:
             self.code = code
         self.field_errors: FieldErrors | None = (
@@ -47,7 +49,12 @@ class DomainError(Exception):
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        return {"error": True, "errors": self.field_errors or self.message, "code": self.code}
+        return {
+            "error": True,
+            "errors": self.field_errors or self.message,
+            "code": self.code,
+            **self.extra,
+        }
 
 
 class ValidationFailed(DomainError):
@@ -114,6 +121,14 @@ def render(error: DomainError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
 
 
+def error_message(err: Mapping[str, Any]) -> str:
+    """The text of one pydantic error: our own validator's words without "Value error, "."""
+    context = err.get("ctx") or {}
+    if err.get("type") == "value_error" and "error" in context:
+        return str(context["error"])
+    return str(err.get("msg", "Invalid value"))
+
+
 def _field_name(loc: Sequence[Any]) -> str:
     # loc = ("body", "users", 0) -> "users"; ("query", "limit") -> "limit"; ("body",) -> body itself.
     parts = [str(p) for p in loc[1:] if not isinstance(p, int)]
@@ -128,9 +143,7 @@ def validation_error_to_domain(exc: RequestValidationError) -> DomainError:
         return ValidationFailed("Malformed JSON body", code="malformed_json")
     fields: FieldErrors = {}
     for err in errors:
-        msg = str(err.get("msg", "Invalid value"))
-        if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
-            msg = str(err["ctx"]["error"])  # our own validator's text, without "Value error, "
+        msg = error_message(err)
         fields.setdefault(_field_name(err.get("loc", ("body",))), []).append(msg)
     return ValidationFailed(field_errors=fields)
 

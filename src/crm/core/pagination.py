@@ -18,6 +18,7 @@ from crm.core.config import Settings
 T = TypeVar("T")
 
 MAX_OFFSET = 2_000_000_000  # keeps the bound parameter inside a 32-bit signed int
+LOOKUP_LIMIT = 100  # lookup lists inside list responses are pickers, not exports
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,31 @@
 """Base schema classes and the field types the whole API shares.
 
 List-valued inputs accept what Django-CRM clients send (§1.1): a JSON array, a JSON-encoded
-string of an array, a comma-separated string, or repeated multipart keys.
+string of an array, a comma-separated string, or repeated multipart keys. Money goes in as a
+decimal (number or string) with at most 2 places and comes out as a string with exactly 2
+(``"75000.00"``, §1.1); currencies are 3-letter codes, accepted in any case, kept upper case.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from crm.core.db import CENTS
 
 
 def _coerce_list(value: Any) -> Any:
@@ -34,6 +49,29 @@ NameList = Annotated[list[str], BeforeValidator(_coerce_list)]
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # Secrets are taken exactly as typed: no trimming.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=128)]
+
+# decimal(12,2), never negative: at most 9 999 999 999.99, which the Money column (integer
+# hundredths in a BIGINT) holds exactly on every backend.
+MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+def money_text(value: Decimal) -> str:
+    return str(value.quantize(CENTS, rounding=ROUND_HALF_UP))
+
+
+MoneyText = Annotated[Decimal, PlainSerializer(money_text, return_type=str)]
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not (code.isascii() and _CURRENCY.fullmatch(code)):
+        raise ValueError("Use a 3-letter ISO 4217 currency code, e.g. USD")
+    return code
+
+
+CurrencyCode = Annotated[str, AfterValidator(_currency)]
 
 
 def _has_nul(value: Any) -> bool:

@@ -12,8 +12,8 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.core.permissions import visible_to
 from crm.core.tenancy import TenantContext
-from crm.models import Profile, Tag
-from crm.models.records import SalesRecord
+from crm.models import Contact, Profile, Tag
+from crm.models.records import SalesRecord, link_table
 
 R = TypeVar("R", bound=SalesRecord)
 
@@ -27,9 +27,30 @@ def link_loaders(model: type[SalesRecord]) -> list[_AbstractLoad]:
     ]
 
 
+_accounts_contacts = link_table("accounts", "contacts", "contacts", "contact_id")
+_accounts_assignees = link_table("accounts", "assignees", "profiles", "profile_id")
+
+
+def contact_via_assigned_account(tenant: TenantContext) -> ColumnElement[bool]:
+    """Contacts listed by an account the caller is assigned to (§5.5: they may see those)."""
+    return Contact.id.in_(
+        select(_accounts_contacts.c.contact_id)
+        .join(_accounts_assignees, _accounts_assignees.c.owner_id == _accounts_contacts.c.owner_id)
+        .where(_accounts_assignees.c.profile_id == tenant.profile_id)
+    )
+
+
 def visible(model: type[R], tenant: TenantContext) -> Select[R]:
-    """The records of ``model`` the caller may see, in the caller's org."""
-    return select(model).where(model.org_id == tenant.org_id, visible_to(model, tenant))
+    """The records of ``model`` the caller may see, in the caller's org: everything for an
+    admin; for a user what they created or are assigned to, and for contacts also those of
+    accounts they are assigned to."""
+    statement = select(model).where(model.org_id == tenant.org_id)
+    if tenant.is_admin:
+        return statement
+    rule = visible_to(model, tenant)
+    if model is Contact:
+        rule = or_(rule, contact_via_assigned_account(tenant))
+    return statement.where(rule)
 
 
 def tagged_with(model: type[SalesRecord], names: Sequence[str]) -> ColumnElement[bool]:

@@ -25,14 +25,6 @@ class TeamBrief(ReadSchema):
     name: str
 
 
-class CommentOut(ReadSchema):
-    id: uuid.UUID
-    comment: str
-    commented_on: Any
-    commented_by: uuid.UUID | None
-    commented_by_email: str | None = None
-
-
 def link_ids(record: SalesRecord) -> dict[str, Any]:
     """The flat form of a record's links, for list items and write responses (§1.7)."""
     return {

@@ -22,8 +22,13 @@ class TagRepository:
         statement = select(Tag).where(Tag.org_id == self.tenant.org_id, Tag.slug.in_(slugs))
         return list((await self.session.execute(statement)).scalars())
 
-    async def all(self) -> list[Tag]:
-        statement = select(Tag).where(Tag.org_id == self.tenant.org_id).order_by(Tag.slug)
+    async def all(self, limit: int | None = None) -> list[Tag]:
+        statement = (
+            select(Tag)
+            .where(Tag.org_id == self.tenant.org_id)
+            .order_by(Tag.slug, Tag.id)
+            .limit(limit)
+        )
         return list((await self.session.execute(statement)).scalars())
 
     def add(self, tag: Tag) -> None:

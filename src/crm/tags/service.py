@@ -25,8 +25,9 @@ class TagService:
         self.tenant = tenant
         self.tags = TagRepository(session, tenant)
 
-    async def all(self) -> list[Tag]:
-        return await self.tags.all()
+    async def all(self, limit: int | None = None) -> list[Tag]:
+        """Tags ordered by slug; ``limit`` caps picker lookups."""
+        return await self.tags.all(limit)
 
     async def resolve(self, names: Sequence[str], field: str = "tags") -> list[Tag]:
         """The org's tags for ``names`` (matched by slug, case-insensitively), in input order."""

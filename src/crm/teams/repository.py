@@ -59,9 +59,12 @@ class TeamRepository:
         )
         return list(rows.scalars()), int(total or 0)
 
-    async def all(self) -> list[Team]:
+    async def all(self, limit: int | None = None) -> list[Team]:
         statement = self._with_members(
-            select(Team).where(Team.org_id == self.tenant.org_id).order_by(Team.name)
+            select(Team)
+            .where(Team.org_id == self.tenant.org_id)
+            .order_by(Team.name, Team.id)
+            .limit(limit)
         )
         return list((await self.session.execute(statement)).scalars())
 

@@ -28,8 +28,9 @@ class TeamService:
     async def page(self, filters: TeamFilters, params: PageParams) -> tuple[list[Team], int]:
         return await self.teams.page(filters, params)
 
-    async def all(self) -> list[Team]:
-        return await self.teams.all()
+    async def all(self, limit: int | None = None) -> list[Team]:
+        """Teams ordered by name; ``limit`` caps picker lookups."""
+        return await self.teams.all(limit)
 
     async def get(self, team_id: uuid.UUID) -> Team:
         team = await self.teams.get(team_id)

@@ -71,8 +71,8 @@ class ProfileRepository:
         )
         return list(rows.scalars()), int(total or 0)
 
-    async def all(self, *, active: bool | None = None) -> list[Profile]:
-        statement = self._base().order_by(User.email, Profile.id)
+    async def all(self, *, active: bool | None = None, limit: int | None = None) -> list[Profile]:
+        statement = self._base().order_by(User.email, Profile.id).limit(limit)
         if active is not None:
             statement = statement.where(Profile.is_active.is_(active))
         return list((await self.session.execute(statement)).scalars())

@@ -66,8 +66,9 @@ class MemberService:
     ) -> tuple[list[Profile], int]:
         return await self.profiles.page(active=active, email=email, role=role, params=params)
 
-    async def all(self, *, active: bool | None = None) -> list[Profile]:
-        return await self.profiles.all(active=active)
+    async def all(self, *, active: bool | None = None, limit: int | None = None) -> list[Profile]:
+        """Members ordered by e-mail; ``limit`` caps picker lookups."""
+        return await self.profiles.all(active=active, limit=limit)
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Profile]:
         """Members of this org with these ids, active or not (unknown ids are skipped)."""

@@ -1,0 +1,1 @@
+"""Lead companies: the prospective companies leads point at (§7)."""

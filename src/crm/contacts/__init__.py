@@ -1,0 +1,1 @@
+"""Contacts: the people the org deals with (§5)."""

@@ -1,0 +1,1 @@
+"""Outbound e-mail: account e-mails and assignment notifications, delivered exactly once."""

@@ -1,0 +1,240 @@
+"""Queries on leads: the caller's visible leads and their links, the lookups of the list, the
+rows a conversion creates or reuses, and the one cross-org read of the server's public
+surface (the website key of ``create-from-site``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm.core.pagination import LOOKUP_LIMIT, PageParams
+from crm.core.tenancy import Role, TenantContext, unscoped
+from crm.leads.schemas import CLOSED, CONVERTED
+from crm.models import (
+    Account,
+    APISetting,
+    Company,
+    Contact,
+    Lead,
+    Opportunity,
+    Org,
+    Profile,
+    User,
+)
+from crm.records.repository import (
+    assigned_to_any,
+    contains_ci,
+    equals_ci,
+    link_loaders,
+    tagged_with,
+    visible,
+)
+
+OPEN, CLOSED_HALF = "open", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilters:
+    name: str | None = None
+    title: str | None = None
+    source: str | None = None
+    status: str | None = None
+    city: str | None = None
+    email: str | None = None
+    tags: list[str] | None = None
+    assigned_to: list[uuid.UUID] | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.name:
+            where.append(
+                or_(contains_ci(Lead.first_name, self.name), contains_ci(Lead.last_name, self.name))
+            )
+        if self.title:
+            where.append(contains_ci(Lead.title, self.title))
+        if self.source:
+            where.append(equals_ci(Lead.source, self.source))
+        if self.status:
+            where.append(equals_ci(Lead.status, self.status))
+        if self.city:
+            where.append(contains_ci(Lead.city, self.city))
+        if self.email:
+            where.append(contains_ci(Lead.email, self.email))
+        if self.tags:
+            where.append(tagged_with(Lead, self.tags))
+        if self.assigned_to:
+            where.append(assigned_to_any(Lead, self.assigned_to))
+        return where
+
+
+def _half(half: str) -> ColumnElement[bool]:
+    # Converted leads are never listed (§6.3): open = neither closed nor converted.
+    if half == CLOSED_HALF:
+        return Lead.status == CLOSED
+    return Lead.status.not_in((CLOSED, CONVERTED))
+
+
+class LeadRepository:
+    def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
+        self.session = session
+        self.tenant = tenant
+
+    def _loaded(self, statement: Select[Lead]) -> Select[Lead]:
+        return statement.options(*link_loaders(Lead), selectinload(Lead.contacts))
+
+    async def page(
+        self, filters: LeadFilters, half: str, params: PageParams
+    ) -> tuple[list[Lead], int]:
+        base = visible(Lead, self.tenant).where(*filters.conditions(), _half(half))
+        total = await self.session.scalar(
+            select(func.count()).select_from(base.order_by(None).subquery())
+        )
+        rows = await self.session.execute(
+            self._loaded(base.order_by(Lead.created_on.desc(), Lead.id.desc()))
+            .limit(params.limit)
+            .offset(params.offset)
+        )
+        return list(rows.scalars()), int(total or 0)
+
+    async def get(self, lead_id: uuid.UUID) -> Lead | None:
+        """The lead in this org, visible or not (the caller checks visibility)."""
+        statement = self._loaded(
+            select(Lead).where(Lead.org_id == self.tenant.org_id, Lead.id == lead_id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    def add(self, lead: Lead) -> None:
+        self.session.add(lead)
+
+    async def delete(self, lead: Lead) -> None:
+        await self.session.delete(lead)
+        await self.session.flush()
+
+    # -- what a lead points at ------------------------------------------------------------
+
+    async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
+        if not ids:
+            return []
+        statement = select(Contact).where(
+            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def company_exists(self, company_id: uuid.UUID) -> bool:
+        statement = select(Company.id).where(
+            Company.org_id == self.tenant.org_id, Company.id == company_id
+        )
+        return (await self.session.scalar(statement)) is not None
+
+    # -- lookups of the list --------------------------------------------------------------
+
+    async def contact_lookup(self) -> list[Contact]:
+        statement = (
+            visible(Contact, self.tenant)
+            .order_by(Contact.first_name, Contact.last_name, Contact.id)
+            .limit(LOOKUP_LIMIT)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def company_lookup(self) -> list[Company]:
+        statement = (
+            select(Company)
+            .where(Company.org_id == self.tenant.org_id)
+            .order_by(Company.name, Company.id)
+            .limit(LOOKUP_LIMIT)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    # -- conversion -----------------------------------------------------------------------
+
+    async def account_name_taken(self, name: str) -> bool:
+        statement = select(Account.id).where(
+            Account.org_id == self.tenant.org_id, func.lower(Account.name) == name.lower()
+        )
+        return (await self.session.scalar(statement.limit(1))) is not None
+
+    async def contact_by_email(self, email: str) -> Contact | None:
+        """The org's contact with this e-mail (case-insensitive), visible or not: e-mails are
+        unique per org, so a conversion reuses it rather than failing."""
+        statement = select(Contact).where(
+            Contact.org_id == self.tenant.org_id,
+            func.lower(Contact.primary_email) == email.strip().lower(),
+        )
+        return (await self.session.execute(statement.limit(1))).scalar_one_or_none()
+
+    async def opportunity_names_taken(self, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` the org's opportunities already use, lower-cased."""
+        statement = select(func.lower(Opportunity.name)).where(
+            Opportunity.org_id == self.tenant.org_id,
+            func.lower(Opportunity.name).in_([n.lower() for n in names]),
+        )
+        return set((await self.session.execute(statement)).scalars())
+
+    async def converted_account(self, account_id: uuid.UUID) -> Account | None:
+        statement = select(Account).where(
+            Account.org_id == self.tenant.org_id, Account.id == account_id
+        )
+        statement = statement.options(*link_loaders(Account), selectinload(Account.contacts))
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def converted_contact(self, contact_id: uuid.UUID) -> Contact | None:
+        statement = select(Contact).where(
+            Contact.org_id == self.tenant.org_id, Contact.id == contact_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def converted_opportunity(self, opportunity_id: uuid.UUID) -> Opportunity | None:
+        statement = select(Opportunity).where(
+            Opportunity.org_id == self.tenant.org_id, Opportunity.id == opportunity_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+
+class SiteKeyRepository:
+    """The website key of ``create-from-site``, read before any org is known.
+
+    This is the only cross-org read of the public surface: one lookup by key, through
+    ``unscoped``. Every statement names the org explicitly so a slip cannot widen it.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def setting_by_key(self, apikey: str) -> APISetting | None:
+        statement = (
+            select(APISetting)
+            .join(Org, Org.id == APISetting.org_id)
+            .where(APISetting.apikey == apikey, Org.is_active.is_(True))
+            .options(
+                selectinload(APISetting.lead_assigned_to).selectinload(Profile.user),
+                selectinload(APISetting.tags),
+            )
+        )
+        with unscoped(self.session):
+            return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def acting_profile(
+        self, org_id: uuid.UUID, creator_id: uuid.UUID | None
+    ) -> Profile | None:
+        """Who a captured lead is created as: the key's creator while an active member, else
+        the org's first active admin (as the org API key acts)."""
+        active = (Profile.org_id == org_id, Profile.is_active.is_(True), User.is_active.is_(True))
+        base = select(Profile).join(User, User.id == Profile.user_id).where(*active)
+        with unscoped(self.session):
+            if creator_id is not None:
+                creator = (
+                    await self.session.execute(base.where(Profile.id == creator_id))
+                ).scalar_one_or_none()
+                if creator is not None:
+                    return creator
+            first_admin = (
+                base.where(Profile.role == Role.ADMIN)
+                .order_by(Profile.date_of_joining, Profile.created_on, Profile.id)
+                .limit(1)
+            )
+            return (await self.session.execute(first_admin)).scalar_one_or_none()

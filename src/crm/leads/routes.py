@@ -1,0 +1,186 @@
+"""/api/leads/ (§6): website capture, list split open/closed, create (converting on request),
+detail, update, delete.
+
+Served elsewhere under the same prefix: comments and attachments (activity module), lead
+companies (companies module) and the CSV upload. ``create-from-site/`` is declared before
+``{lead_id}/`` so the literal path is never taken for an id; routers with other literal
+one-segment paths (``upload/``, ``companies/``) must be included before this one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+
+from crm.accounts.schemas import (
+    AccountItem,
+    ContactBrief,
+    ContactLookup,
+    OpportunityBrief,
+    UserLookup,
+)
+from crm.activity.permissions import Activity
+from crm.core.errors import ValidationFailed
+from crm.core.filters import id_list
+from crm.core.pagination import LOOKUP_LIMIT, Pagination, page_link
+from crm.leads.permissions import Leads, SiteCapture
+from crm.leads.repository import CLOSED_HALF, OPEN, LeadFilters
+from crm.leads.schemas import (
+    CLOSED,
+    CONVERTED,
+    SOURCES,
+    STATUSES,
+    CompanyLookup,
+    LeadAddress,
+    LeadCreate,
+    LeadDetailOut,
+    LeadItem,
+    LeadListOut,
+    LeadUpdate,
+    LeadWriteOut,
+    SiteLeadCreate,
+    normalise_status,
+)
+from crm.leads.service import LeadWrite
+from crm.records.schemas import link_objects
+from crm.tags.permissions import Tags
+from crm.users.permissions import Members
+
+router = APIRouter(prefix="/api/leads", tags=["leads"])
+
+
+def _write_out(written: LeadWrite) -> LeadWriteOut:
+    return LeadWriteOut.of(written.lead, written.account, written.contact, written.opportunity)
+
+
+@router.post("/create-from-site/", status_code=status.HTTP_201_CREATED, response_model=LeadItem)
+async def create_lead_from_site(
+    body: SiteLeadCreate,
+    capture: SiteCapture,
+    apikey: Annotated[
+        str | None, Query(max_length=64, description="Website key (or `apikey` in the body)")
+    ] = None,
+) -> LeadItem:
+    """Public lead capture for websites: no token, an API-settings key instead. The lead is
+    assigned and tagged as the key says; throttled per key (429 with Retry-After)."""
+    return LeadItem.of(await capture.create(apikey, body))
+
+
+@router.get("/", response_model=LeadListOut)
+async def list_leads(
+    leads: Leads,
+    members: Members,
+    tag_lookup: Tags,
+    request: Request,
+    page: Pagination,
+    name: Annotated[
+        str | None, Query(max_length=255, description="Part of the first or last name")
+    ] = None,
+    title: Annotated[str | None, Query(max_length=255, description="Part of the title")] = None,
+    source: Annotated[str | None, Query(max_length=255, description="The source")] = None,
+    status_: Annotated[
+        str | None, Query(alias="status", description="assigned, in process, recycled or closed")
+    ] = None,
+    city: Annotated[str | None, Query(max_length=255, description="Part of the city")] = None,
+    email: Annotated[str | None, Query(max_length=254, description="Part of the e-mail")] = None,
+    tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
+    assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
+) -> LeadListOut:
+    """Open and closed leads the caller may see, each half paginated with limit/offset.
+    Converted leads are never listed."""
+    wanted = normalise_status(status_) if status_ and status_.strip() else None
+    if wanted is not None and wanted not in STATUSES:
+        raise ValidationFailed.on("status", f"Use one of: {', '.join(STATUSES)}")
+    filters = LeadFilters(
+        name=name,
+        title=title,
+        source=source,
+        status=wanted,
+        city=city,
+        email=email,
+        tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
+        assigned_to=id_list(assigned_to, "assigned_to"),
+    )
+    halves: dict[str, tuple[list[LeadItem], int]] = {}
+    for half in (OPEN, CLOSED_HALF):
+        # A status filter can only match one half (and "converted" neither): skip the other.
+        if wanted is not None and (
+            wanted == CONVERTED or (wanted == CLOSED) != (half == CLOSED_HALF)
+        ):
+            halves[half] = ([], 0)
+            continue
+        rows, total = await leads.page(filters, half, page)
+        halves[half] = ([LeadItem.of(lead) for lead in rows], total)
+    open_total, closed_total = halves[OPEN][1], halves[CLOSED_HALF][1]
+    return LeadListOut(
+        open_leads=halves[OPEN][0],
+        closed_leads=halves[CLOSED_HALF][0],
+        open_leads_count=open_total,
+        closed_leads_count=closed_total,
+        leads_count=open_total + closed_total,
+        next_open=page_link(request, page, page.next_offset(open_total)),
+        next_closed=page_link(request, page, page.next_offset(closed_total)),
+        contacts=[ContactLookup.model_validate(c) for c in await leads.contact_lookup()],
+        users=[
+            UserLookup(id=p.id, email=p.user.email)
+            for p in await members.all(active=True, limit=LOOKUP_LIMIT)
+        ],
+        source_list=list(SOURCES),
+        tags=[t.name for t in await tag_lookup.all(LOOKUP_LIMIT)],
+        status=list(STATUSES),
+        companies=[CompanyLookup.model_validate(c) for c in await leads.company_lookup()],
+    )
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=LeadWriteOut)
+async def create_lead(body: LeadCreate, leads: Leads) -> LeadWriteOut:
+    """Create a lead; ``status: "converted"`` or ``auto_convert: true`` also converts it
+    into an account, a contact and an opportunity (§6.5), all or nothing."""
+    return _write_out(await leads.create(body))
+
+
+@router.get("/{lead_id}/", response_model=LeadDetailOut)
+async def lead_detail(lead_id: uuid.UUID, leads: Leads) -> LeadDetailOut:
+    """A lead with its links, contacts and, once converted, what it became."""
+    lead = await leads.get_visible(lead_id)
+    converted = await leads.conversion_of(lead)
+    comments, attachments = await leads.activity_of(lead)
+    links = link_objects(lead)
+    return LeadDetailOut(
+        lead_obj=LeadItem.of(lead),
+        address_obj=LeadAddress.model_validate(lead),
+        assigned_to=links["assigned_to"],
+        teams=links["teams"],
+        comments=comments,
+        attachments=attachments,
+        contacts=[ContactBrief.of(c) for c in lead.contacts],
+        users_mention=await leads.users_mention(lead),
+        tags=links["tags"],
+        converted_account=AccountItem.of(converted.account) if converted.account else None,
+        converted_contact=ContactBrief.of(converted.contact) if converted.contact else None,
+        converted_opportunity=(
+            OpportunityBrief.of(converted.opportunity) if converted.opportunity else None
+        ),
+    )
+
+
+@router.put("/{lead_id}/", response_model=LeadWriteOut)
+@router.patch("/{lead_id}/", response_model=LeadWriteOut)
+async def update_lead(lead_id: uuid.UUID, body: LeadUpdate, leads: Leads) -> LeadWriteOut:
+    """Partial update (PUT and PATCH); a list field replaces the relation only when sent.
+    Setting ``status`` to ``converted`` (or ``auto_convert``) converts the lead; a converted
+    lead keeps that status."""
+    return _write_out(await leads.update(lead_id, body))
+
+
+@router.delete("/{lead_id}/", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_lead(
+    lead_id: uuid.UUID, leads: Leads, activity: Activity, background: BackgroundTasks
+) -> Response:
+    """Delete (admin or creator); its comments and attachments go with it (the files once
+    the deletion has committed)."""
+    files = await leads.delete(lead_id)
+    background.add_task(activity.discard_files, files)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Opportunities: the deals pursued with accounts, their stages and forecast (§8)."""

@@ -1,0 +1,195 @@
+"""Queries on opportunities: the caller's visible ones with their links, the forecast of a
+filtered set, and the accounts and contacts an opportunity may point at.
+
+Every list statement is built once from :class:`OpportunityFilters`, so the page, its
+count and its forecast always describe the same set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, ColumnElement, Select, func, or_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+
+from crm.core.pagination import PageParams
+from crm.core.tenancy import TenantContext
+from crm.models import Account, Contact, Opportunity, Profile
+from crm.records.repository import (
+    assigned_to_any,
+    contains_ci,
+    equals_ci,
+    link_loaders,
+    tagged_with,
+    visible,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityFilters:
+    name: str | None = None
+    account_ids: list[uuid.UUID] | None = None
+    account_name: str | None = None
+    stages: list[str] | None = None
+    lead_source: str | None = None
+    tags: list[str] | None = None
+    assigned_to: list[uuid.UUID] | None = None
+    currencies: list[str] | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.name:
+            where.append(contains_ci(Opportunity.name, self.name))
+        if self.account_ids:
+            where.append(Opportunity.account_id.in_(self.account_ids))
+        if self.account_name:
+            where.append(Opportunity.account.has(contains_ci(Account.name, self.account_name)))
+        if self.stages:
+            where.append(or_(*(equals_ci(Opportunity.stage, s) for s in self.stages)))
+        if self.lead_source:
+            where.append(contains_ci(Opportunity.lead_source, self.lead_source))
+        if self.tags:
+            where.append(tagged_with(Opportunity, self.tags))
+        if self.assigned_to:
+            where.append(assigned_to_any(Opportunity, self.assigned_to))
+        if self.currencies:
+            where.append(or_(*(equals_ci(Opportunity.currency, c) for c in self.currencies)))
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyTotals:
+    """Exact integer sums of one currency: hundredths, and hundredths x percent."""
+
+    currency: str
+    count: int
+    amount_cents: int
+    weighted_cent_percents: int
+
+
+def _item_loaders() -> list[_AbstractLoad]:
+    """What a list item needs: links, contacts and the account (for its name)."""
+    return [
+        *link_loaders(Opportunity),
+        selectinload(Opportunity.contacts),
+        joinedload(Opportunity.account),
+    ]
+
+
+def _detail_loaders() -> list[_AbstractLoad]:
+    """What the detail needs on top: the account with its own links (``account_obj``)."""
+    return [
+        *link_loaders(Opportunity),
+        selectinload(Opportunity.contacts),
+        joinedload(Opportunity.account).options(
+            selectinload(Account.assigned_to).selectinload(Profile.user),
+            selectinload(Account.teams),
+            selectinload(Account.tags),
+            selectinload(Account.contacts),
+        ),
+    ]
+
+
+class OpportunityRepository:
+    def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
+        self.session = session
+        self.tenant = tenant
+
+    def _filtered(self, filters: OpportunityFilters) -> Select[Opportunity]:
+        return visible(Opportunity, self.tenant).where(*filters.conditions())
+
+    async def page(
+        self, filters: OpportunityFilters, params: PageParams
+    ) -> tuple[list[Opportunity], int]:
+        base = self._filtered(filters)
+        total = await self.session.scalar(
+            select(func.count()).select_from(base.order_by(None).subquery())
+        )
+        rows = await self.session.execute(
+            base.options(*_item_loaders())
+            .order_by(Opportunity.created_on.desc(), Opportunity.id.desc())
+            .limit(params.limit)
+            .offset(params.offset)
+        )
+        return list(rows.scalars()), int(total or 0)
+
+    async def totals_by_currency(self, filters: OpportunityFilters) -> list[CurrencyTotals]:
+        """One row per currency over the whole filtered set, summed by the database.
+
+        The Money column holds integer hundredths; reading it as the plain integer keeps
+        the sums exact on every backend (SQLite would otherwise sum floats)."""
+        cents = type_coerce(Opportunity.amount, BigInteger)
+        statement = (
+            self._filtered(filters)
+            .with_only_columns(
+                Opportunity.currency,
+                func.count(),
+                func.coalesce(func.sum(cents), 0),
+                func.coalesce(func.sum(cents * Opportunity.probability), 0),
+            )
+            .group_by(Opportunity.currency)
+            .order_by(Opportunity.currency)
+        )
+        rows = await self.session.execute(statement)
+        return [
+            CurrencyTotals(
+                currency=currency,
+                count=int(count),
+                amount_cents=int(amount),
+                weighted_cent_percents=int(weighted),
+            )
+            for currency, count, amount, weighted in rows
+        ]
+
+    async def get(self, opportunity_id: uuid.UUID) -> Opportunity | None:
+        """The opportunity in this org, visible or not (the caller checks visibility)."""
+        statement = (
+            select(Opportunity)
+            .where(Opportunity.org_id == self.tenant.org_id, Opportunity.id == opportunity_id)
+            .options(*_detail_loaders())
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def name_taken(self, name: str, exclude: uuid.UUID | None = None) -> bool:
+        """Across the whole org, visible or not: the name is unique per org."""
+        statement = select(Opportunity.id).where(
+            Opportunity.org_id == self.tenant.org_id, func.lower(Opportunity.name) == name.lower()
+        )
+        if exclude is not None:
+            statement = statement.where(Opportunity.id != exclude)
+        return (await self.session.scalar(statement.limit(1))) is not None
+
+    async def visible_account(self, account_id: uuid.UUID) -> Account | None:
+        statement = visible(Account, self.tenant).where(Account.id == account_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
+        if not ids:
+            return []
+        statement = select(Contact).where(
+            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def account_lookup(self, limit: int) -> list[Account]:
+        statement = visible(Account, self.tenant).order_by(Account.name, Account.id).limit(limit)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def contact_lookup(self, limit: int) -> list[Contact]:
+        statement = (
+            visible(Contact, self.tenant)
+            .order_by(Contact.first_name, Contact.last_name, Contact.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    def add(self, opportunity: Opportunity) -> None:
+        self.session.add(opportunity)
+
+    async def delete(self, opportunity: Opportunity) -> None:
+        await self.session.delete(opportunity)
+        await self.session.flush()
