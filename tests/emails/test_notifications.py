@@ -76,3 +76,33 @@ async def test_refused_write_queues_nothing(
     assert response.status_code == 400
     assert await _notifications(test_database) == []
     assert dispatcher.enqueued == []
+
+
+async def test_every_record_type_notifies_its_new_assignees(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    admin = await factory.admin()
+    alice = await factory.member_of(admin)
+    account = await client.post("/api/accounts/", json={"name": "Parent"}, headers=admin.headers)
+    bodies = {
+        "contacts": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "primary_email": "ada@example.com",
+        },
+        "leads": {"first_name": "Alan", "last_name": "Turing"},
+        "opportunities": {"name": "Deal", "account": account.json()["id"]},
+    }
+    for module, body in bodies.items():
+        response = await client.post(
+            f"/api/{module}/",
+            json={**body, "assigned_to": [alice.profile_id]},
+            headers=admin.headers,
+        )
+        assert response.status_code == 201, (module, response.text)
+    subjects = sorted(n.subject for n in await _notifications(test_database))
+    assert subjects == [
+        "You have been assigned to the contact Ada Lovelace",
+        "You have been assigned to the lead Alan Turing",
+        "You have been assigned to the opportunity Deal",
+    ]
