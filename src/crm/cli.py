@@ -298,7 +298,8 @@ def load_demo(
         ),
     ] = None,
 ) -> None:
-    """Load the "Acme-Demo" org (users, teams, a website API setting); safe to run twice.
+    """Load the "Acme-Demo" org (users, teams, a website API setting and sales data:
+    accounts, contacts, leads, opportunities); safe to run twice.
 
     Prints the org id, the demo logins and their shared password (shown on the first run only).
     """
@@ -329,7 +330,7 @@ def load_demo(
     if not outcome.created:
         console.print(f'"{plan.org_name}" is already loaded; nothing changed.')
         return
-    console.print(f'Loaded "{plan.org_name}".', style="green")
+    console.print(f'Loaded "{plan.org_name}": {outcome.summary}.', style="green")
     typer.echo(f"org_id={outcome.org_id}")
     for login in outcome.logins:
         typer.echo(f"{login.role:<5} {login.email}")

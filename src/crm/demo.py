@@ -1,33 +1,57 @@
 """Seed data made through the domain services: an org's first admin (``crm bootstrap``) and the
-"Acme-Demo" organization (``crm demo``).
+"Acme-Demo" organization (``crm demo``): its members and teams, and a small sales pipeline
+(accounts, contacts, lead companies, leads, opportunities, comments) spread over the members.
 
 Everything goes through the same services as the HTTP API, in one transaction, so seeded data
 obeys the same rules as data entered by hand. The demo is a list of small seed functions
 (:data:`SEEDS`) run in order; a later module adds its own seed to the list.
+
+The sales data is fixed (no randomness); only its dates move with the calendar: close dates
+are counted in days from the day the demo is loaded. Members act as themselves where a
+salesperson would (their own leads, comments and conversions). New assignees get the usual
+notification e-mail rows: they are queued, not sent, and go out once a server with SMTP runs
+the e-mail sweep.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.accounts.schemas import AccountCreate
+from crm.accounts.service import AccountService
+from crm.activity.record_types import record_type_of
+from crm.activity.schemas import CommentIn
+from crm.activity.service import ActivityService
 from crm.api_settings.schemas import APISettingCreate
 from crm.api_settings.service import APISettingService
 from crm.auth.errors import InvalidCredentials
 from crm.auth.schemas import RegisterIn
 from crm.auth.service import AuthService, IssuedTokens
+from crm.companies.schemas import CompanyCreate
+from crm.companies.service import CompanyService
+from crm.contacts.schemas import ContactCreate
+from crm.contacts.service import ContactService
+from crm.core.clock import today
 from crm.core.config import Settings
 from crm.core.db import Database
 from crm.core.errors import ValidationFailed
 from crm.core.ratelimit import MemoryCounter
-from crm.core.tenancy import Role, TenantContext
+from crm.core.tenancy import Role, TenantContext, bind_tenant
+from crm.leads.schemas import LeadCreate, LeadUpdate
+from crm.leads.service import LeadService
 from crm.models import User
+from crm.opportunities.schemas import OpportunityCreate, OpportunityUpdate
+from crm.opportunities.service import OpportunityService
 from crm.orgs.schemas import OrgCreate
 from crm.orgs.service import OrgService
 from crm.teams.schemas import TeamCreate
@@ -39,7 +63,19 @@ SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
 def _validated(schema: type[SchemaT], **values: Any) -> SchemaT:
-    """Check command-line input with the API's own request schema."""
+    """Check command-line input and seed data with the API's own request schema.
+
+    Request schemas ignore unknown keys (old clients send extras); here a key the schema does
+    not know is a typo in our own code, so it fails loudly instead of vanishing."""
+    known = {
+        key
+        for name, info in schema.model_fields.items()
+        for key in (name, info.alias)
+        if key is not None
+    }
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TypeError(f"{schema.__name__} has no field {', '.join(unknown)}")
     try:
         return schema.model_validate(values)
     except ValidationError as exc:
@@ -180,12 +216,51 @@ class DemoRun:
     admin: User | None = None
     tenant: TenantContext | None = None
     profiles: dict[str, uuid.UUID] = field(default_factory=dict)  # e-mail -> profile id
+    members: dict[str, TenantContext] = field(default_factory=dict)  # e-mail -> as them
+    teams: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    companies: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    contacts: dict[str, uuid.UUID] = field(default_factory=dict)  # primary e-mail -> id
+    accounts: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    opportunities: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    leads: dict[str, uuid.UUID] = field(default_factory=dict)  # lead e-mail -> id
+    converted: list[str] = field(default_factory=list)  # e-mails of the converted leads
+    comments: int = 0
 
     @property
     def acting(self) -> TenantContext:
         if self.tenant is None:
             raise RuntimeError("the organization seed must run first")
         return self.tenant
+
+    @contextmanager
+    def acting_as(self, email: str) -> Iterator[TenantContext]:
+        """Act as this member, as their own login would: the session's bound tenant decides
+        who is "the person making the change" (no notification to oneself); then the admin
+        again."""
+        context = self.members[email]
+        bind_tenant(self.session, context)
+        try:
+            yield context
+        finally:
+            bind_tenant(self.session, self.acting)
+
+    def refs(self, spec: Mapping[str, Any], *, close_date_field: str = "") -> dict[str, Any]:
+        """A seed spec as request values: people by e-mail, teams, lead companies and
+        accounts by name, contacts by e-mail, ``close_in_days`` as a date from today."""
+        values = {k: v for k, v in spec.items() if k not in ("by", "then")}
+        if "assigned_to" in values:
+            values["assigned_to"] = [self.profiles[email] for email in values["assigned_to"]]
+        if "teams" in values:
+            values["teams"] = [self.teams[name] for name in values["teams"]]
+        if "contacts" in values:
+            values["contacts"] = [self.contacts[email] for email in values["contacts"]]
+        if "account" in values:
+            values["account"] = self.accounts[values["account"]]
+        if "company" in values:
+            values["company"] = self.companies[values["company"]]
+        if "close_in_days" in values:
+            values[close_date_field] = today() + timedelta(days=values.pop("close_in_days"))
+        return values
 
 
 async def seed_org(run: DemoRun) -> None:
@@ -198,6 +273,7 @@ async def seed_org(run: DemoRun) -> None:
     org, _profile = await OrgService(run.session).create_org(tokens.user, run.plan.org_name)
     run.admin = tokens.user
     run.tenant = await auth.member_context(tokens.user, org.id)
+    run.members[person.email] = run.tenant
     members = MemberService(run.session, run.tenant)
     admin_profile = await members.update(
         run.tenant.profile_id,
@@ -229,13 +305,16 @@ async def seed_members(run: DemoRun) -> None:
             )
         )
         run.profiles[person.email] = profile.id
+        run.members[person.email] = TenantContext(
+            org_id=profile.org_id, profile_id=profile.id, user_id=profile.user_id, role=profile.role
+        )
 
 
 async def seed_teams(run: DemoRun) -> None:
     """Two teams of the members above."""
     teams = TeamService(run.session, run.acting)
     for name, description, emails in DEMO_TEAMS:
-        await teams.create(
+        team = await teams.create(
             _validated(
                 TeamCreate,
                 name=name,
@@ -243,6 +322,7 @@ async def seed_teams(run: DemoRun) -> None:
                 users=[run.profiles[email] for email in emails],
             )
         )
+        run.teams[name] = team.id
 
 
 async def seed_api_setting(run: DemoRun) -> None:
@@ -258,6 +338,285 @@ async def seed_api_setting(run: DemoRun) -> None:
     )
 
 
+# -- crm demo: sales data ---------------------------------------------------------------------
+#
+# Specs are request bodies, with people by e-mail, teams, lead companies and accounts by name
+# and contacts by e-mail (see ``DemoRun.refs``); ``by`` is who creates the record (default:
+# the demo admin). The domains' own validation applies to every value.
+
+ADA = DEMO_ADMIN.email
+SAM = "sam.sales@example.com"
+MIA = "mia.marketing@example.com"
+OSCAR = "oscar.ops@example.com"
+SUE = "sue.support@example.com"
+
+Spec = Mapping[str, Any]
+
+DEMO_COMPANIES: tuple[Spec, ...] = (
+    {"name": "Lakeside Dental Group", "industry": "Healthcare", "website": "https://lakeside-dental.example"},
+    {"name": "Kestrel Robotics", "industry": "Robotics", "website": "https://kestrel-robotics.example"},
+    {"name": "Greenfield Schools Trust", "industry": "Education", "website": "https://greenfield-schools.example"},
+)  # fmt: skip
+
+
+def _person(
+    first: str, last: str, email: str, title: str, organization: str, city: str, country: str,
+    phone: str, assigned_to: tuple[str, ...], **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "first_name": first,
+        "last_name": last,
+        "primary_email": email,
+        "title": title,
+        "organization": organization,
+        "city": city,
+        "country": country,
+        "mobile_number": phone,
+        "assigned_to": list(assigned_to),
+        "is_active": True,
+        **extra,
+    }
+
+
+DEMO_CONTACTS: tuple[Spec, ...] = (
+    _person("Nancy", "Davolio", "nancy.davolio@northwind.example", "Purchasing Manager", "Northwind Traders", "Seattle", "US", "+12065550141", (SAM,)),
+    _person("Andrew", "Fuller", "andrew.fuller@northwind.example", "VP Sales", "Northwind Traders", "Seattle", "US", "+12065550142", (SAM,)),
+    _person("Rachel", "Kim", "rachel.kim@contoso.example", "CTO", "Contoso Manufacturing", "Chicago", "US", "+13125550150", (OSCAR,), linked_in_url="https://www.linkedin.com/in/rachel-kim-demo"),
+    _person("David", "Okafor", "david.okafor@contoso.example", "Procurement Lead", "Contoso Manufacturing", "Chicago", "US", "+13125550151", (OSCAR,)),
+    _person("Priya", "Raman", "priya.raman@fabrikam.example", "Head of Engineering", "Fabrikam Software", "Austin", "US", "+15125550160", (SAM,)),
+    _person("Tom", "Becker", "tom.becker@fabrikam.example", "CFO", "Fabrikam Software", "Austin", "US", "+15125550161", (), do_not_call=True, description="Prefers e-mail; approves anything above $10k."),
+    _person("Katrin", "Vogel", "katrin.vogel@rheinwerk.example", "Managing Director", "Rheinwerk Medizintechnik GmbH", "Munich", "DE", "+49895550170", (OSCAR,), salutation="Dr.", language="German"),
+    _person("Jonas", "Weber", "jonas.weber@rheinwerk.example", "Head of Purchasing", "Rheinwerk Medizintechnik GmbH", "Munich", "DE", "+49895550171", (OSCAR,), language="German"),
+    _person("Sanne", "de Vries", "sanne.devries@blueharbor.example", "Operations Director", "Blue Harbor Logistics", "Rotterdam", "NL", "+31105550180", (SAM, OSCAR)),
+    _person("Pieter", "Jansen", "pieter.jansen@blueharbor.example", "IT Manager", "Blue Harbor Logistics", "Rotterdam", "NL", "+31105550181", (SAM,)),
+    _person("Camille", "Laurent", "camille.laurent@maison-lumiere.example", "Owner", "Maison Lumière", "Lyon", "FR", "+33478555019", (SUE,), language="French"),
+    _person("Marcus", "Reed", "marcus.reed@summitfitness.example", "General Manager", "Summit Fitness Studios", "Denver", "US", "+13035550190", (SUE,)),
+    _person("Aoife", "Byrne", "aoife.byrne@tailspin.example", "Fleet Director", "Tailspin Aviation Services", "Dublin", "IE", "+35315550200", ()),
+)  # fmt: skip
+
+
+def _account(
+    name: str, industry: str, street: str, city: str, state: str, postcode: str, country: str,
+    domain: str, assigned_to: tuple[str, ...], contacts: tuple[str, ...], tags: tuple[str, ...],
+    **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    closed = extra.get("status") == "closed"
+    return {
+        "name": name,
+        "industry": industry,
+        "email": f"info@{domain}",
+        "website": f"https://www.{domain}",
+        "billing_street": street,
+        "billing_city": city,
+        "billing_state": state,
+        "billing_postcode": postcode,
+        "billing_country": country,
+        "assigned_to": list(assigned_to),
+        "contacts": list(contacts),
+        "tags": list(tags),
+        "is_active": not closed,
+        **extra,
+    }
+
+
+DEMO_ACCOUNTS: tuple[Spec, ...] = (
+    _account("Northwind Traders", "Wholesale", "2001 Western Ave", "Seattle", "WA", "98121", "US", "northwind.example", (SAM,), ("nancy.davolio@northwind.example", "andrew.fuller@northwind.example"), ("key-account",), phone="+12065550140", description="Specialty food distributor, 120 stores on the West Coast."),
+    _account("Contoso Manufacturing", "Manufacturing", "400 W Lake St", "Chicago", "IL", "60606", "US", "contoso.example", (OSCAR,), ("rachel.kim@contoso.example", "david.okafor@contoso.example"), ("enterprise",), teams=["Sales"], phone="+13125550150"),
+    _account("Fabrikam Software", "Software", "500 Congress Ave", "Austin", "TX", "78701", "US", "fabrikam.example", (SAM,), ("priya.raman@fabrikam.example", "tom.becker@fabrikam.example"), ("smb",)),
+    _account("Rheinwerk Medizintechnik GmbH", "Healthcare", "Leopoldstraße 88", "Munich", "Bavaria", "80802", "DE", "rheinwerk.example", (OSCAR,), ("katrin.vogel@rheinwerk.example", "jonas.weber@rheinwerk.example"), ("enterprise", "eu")),
+    _account("Blue Harbor Logistics", "Logistics", "Waalhaven Zuidzijde 21", "Rotterdam", "South Holland", "3089 JH", "NL", "blueharbor.example", (SAM, OSCAR), ("sanne.devries@blueharbor.example", "pieter.jansen@blueharbor.example"), ("eu", "key-account"), teams=["Sales"]),
+    _account("Maison Lumière", "Hospitality", "12 Quai Saint-Antoine", "Lyon", "Auvergne-Rhône-Alpes", "69002", "FR", "maison-lumiere.example", (SUE,), ("camille.laurent@maison-lumiere.example",), ("churned", "eu"), status="closed", teams=["Customer Care"], description="Boutique hotel; sold to a chain that runs its own booking system."),
+    _account("Summit Fitness Studios", "Fitness", "1550 Blake St", "Denver", "CO", "80202", "US", "summitfitness.example", (SUE,), ("marcus.reed@summitfitness.example",), ("churned", "smb"), status="closed", teams=["Customer Care"]),
+    _account("Tailspin Aviation Services", "Aviation", "Dublin Airport Business Park", "Dublin", "County Dublin", "K67 X2Y9", "IE", "tailspin.example", (), ("aoife.byrne@tailspin.example",), ("enterprise", "eu")),
+)  # fmt: skip
+
+
+def _deal(
+    name: str, account: str, stage: str, amount: str, currency: str, close_in_days: int,
+    assigned_to: tuple[str, ...], contacts: tuple[str, ...], tags: tuple[str, ...], source: str,
+    **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "name": name,
+        "account": account,
+        "stage": stage,
+        "amount": Decimal(amount),
+        "currency": currency,
+        "close_in_days": close_in_days,
+        "assigned_to": list(assigned_to),
+        "contacts": list(contacts),
+        "tags": list(tags),
+        "lead_source": source,
+        "is_active": stage not in ("CLOSED WON", "CLOSED LOST"),
+        **extra,
+    }
+
+
+DEMO_OPPORTUNITIES: tuple[Spec, ...] = (
+    _deal("Northwind - POS rollout, 40 stores", "Northwind Traders", "PROPOSAL/QUOTATION", "84000", "USD", 21, (SAM,), ("nancy.davolio@northwind.example",), ("expansion",), "Existing Customer", by=SAM),
+    _deal("Contoso - MES integration", "Contoso Manufacturing", "NEGOTIATION/REVIEW", "126500", "USD", 14, (OSCAR,), ("rachel.kim@contoso.example", "david.okafor@contoso.example"), ("new-business",), "Trade Show", teams=["Sales"], description="Legal is reviewing the MSA; procurement wants net-60."),
+    _deal("Fabrikam - Premium support renewal", "Fabrikam Software", "CLOSED WON", "18000", "USD", -3, (SAM,), ("tom.becker@fabrikam.example",), ("renewal",), "Existing Customer", probability=100),
+    _deal("Rheinwerk - Lab device fleet", "Rheinwerk Medizintechnik GmbH", "VALUE PROPOSITION", "95000", "EUR", 75, (OSCAR,), ("katrin.vogel@rheinwerk.example",), ("new-business",), "Referral"),
+    _deal("Blue Harbor - Warehouse scanners", "Blue Harbor Logistics", "ID.DECISION MAKERS", "42300", "EUR", 45, (SAM, OSCAR), ("sanne.devries@blueharbor.example",), ("expansion",), "Existing Customer", teams=["Sales"]),
+    _deal("Blue Harbor - Route planning pilot", "Blue Harbor Logistics", "PERCEPTION ANALYSIS", "12750", "EUR", 30, (SAM,), ("pieter.jansen@blueharbor.example",), ("pilot",), "Existing Customer", by=SAM),
+    _deal("Maison Lumière - Booking system", "Maison Lumière", "CLOSED LOST", "9800", "EUR", -40, (SUE,), ("camille.laurent@maison-lumiere.example",), ("new-business",), "Website Form", description="Lost: the new owners keep their chain's booking system."),
+    # Created in negotiation, then won: closing stamps the close date and who closed it.
+    _deal("Tailspin - Maintenance tracking", "Tailspin Aviation Services", "NEGOTIATION/REVIEW", "61200", "EUR", 7, (), ("aoife.byrne@tailspin.example",), ("new-business",), "Cold Call", then={"stage": "CLOSED WON"}),
+)  # fmt: skip
+
+
+def _lead(
+    first: str, last: str, email: str, status: str, source: str, account_name: str,
+    title: str, assigned_to: tuple[str, ...], city: str, country: str, **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "status": status,
+        "source": source,
+        "account_name": account_name,
+        "title": title,
+        "assigned_to": list(assigned_to),
+        "city": city,
+        "country": country,
+        "is_active": status not in ("closed", "recycled"),
+        **extra,
+    }
+
+
+DEMO_LEADS: tuple[Spec, ...] = (
+    # assigned: new, not yet worked
+    _lead("Olivia", "Chen", "olivia.chen@kestrel-robotics.example", "assigned", "Website Form", "Kestrel Robotics", "Pricing for 25 seats", (SAM,), "San Jose", "US", company="Kestrel Robotics", tags=["website", "inbound"], opportunity_amount=Decimal("15000"), probability=10),
+    _lead("Marco", "Rossi", "marco@trattoria-rossi.example", "assigned", "Cold Call", "Trattoria Rossi Group", "POS for 6 restaurants", (SAM,), "Boston", "US", phone="+16175550210", by=SAM),
+    _lead("Emma", "Schulz", "emma.schulz@hanse-solar.example", "assigned", "Email Campaign", "Hanse Solar GmbH", "Replied to the spring newsletter", (MIA,), "Hamburg", "DE", tags=["newsletter"]),
+    _lead("James", "O'Connor", "j.oconnor@greenfield-schools.example", "assigned", "Referral", "Greenfield Schools Trust", "Trust-wide rollout, 14 schools", (OSCAR,), "Leeds", "GB", company="Greenfield Schools Trust", opportunity_amount=Decimal("56000"), probability=10),
+    _lead("Fatima", "Al-Sayed", "fatima@desertbloom-hotels.example", "assigned", "Trade Show", "Desert Bloom Hotels", "Met at the hospitality expo", (OSCAR,), "Dubai", "AE", tags=["trade-show"]),
+    _lead("Noah", "Williams", "noah.williams@pinecrest-cu.example", "assigned", "Advertisement", "Pinecrest Credit Union", "Clicked the LinkedIn ad", (MIA,), "Portland", "US"),
+    # in process: being qualified
+    _lead("Sofia", "Martins", "sofia.martins@atlantico-seafood.example", "in process", "Referral", "Atlântico Seafood", "Cold-chain tracking", (SAM,), "Porto", "PT", opportunity_amount=Decimal("22000"), probability=30, close_in_days=60),
+    _lead("Ben", "Carter", "ben@carterlowe.example", "in process", "Cold Call", "Carter & Lowe Architects", "Project time tracking", (SAM,), "Denver", "US", by=SAM),
+    _lead("Yuki", "Tanaka", "yuki.tanaka@kestrel-robotics.example", "in process", "Trade Show", "Kestrel Robotics", "Second contact at Kestrel, wants API access", (OSCAR,), "San Jose", "US", company="Kestrel Robotics", tags=["trade-show"]),
+    _lead("Grace", "Liu", "grace.liu@lumenhealth.example", "in process", "Social Media", "Lumen Health Clinics", "Asked for a demo on Instagram", (MIA,), "Vancouver", "CA"),
+    _lead("Daniel", "Novak", "daniel.novak@novakfreight.example", "in process", "Email Campaign", "Novak Freight", "Fleet of 80 trucks", (OSCAR,), "Prague", "CZ", opportunity_amount=Decimal("31000"), probability=20, close_in_days=90),
+    # recycled: not now, maybe later
+    _lead("Chloe", "Dubois", "chloe@atelier-dubois.example", "recycled", "Website Form", "Atelier Dubois", "Budget frozen until Q3", (MIA,), "Bordeaux", "FR", tags=["website"]),
+    _lead("Ethan", "Brooks", "ethan@brookshardware.example", "recycled", "Cold Call", "Brooks Hardware", "Re-engage after their ERP migration", (SAM,), "Columbus", "US"),
+    _lead("Hannah", "Meyer", "h.meyer@greenfield-schools.example", "recycled", "Email Campaign", "Greenfield Schools Trust", "Single-school pilot, parked", (), "Leeds", "GB", company="Greenfield Schools Trust"),
+    # closed: lost or not a fit
+    _lead("Lucas", "Silva", "lucas@silva-construcoes.example", "closed", "Advertisement", "Silva Construções", "Wanted on-premise only", (SAM,), "São Paulo", "BR"),
+    _lead("Ava", "Thompson", "ava@thompsondairy.example", "closed", "Cold Call", "Thompson Dairy Farms", "Too small for now", (OSCAR,), "Madison", "US"),
+    _lead("Ryan", "Patel", "ryan.patel@patelpharmacies.example", "closed", "Referral", "Patel Pharmacies", "Chose a competitor", (), "Leicester", "GB"),
+    _lead("Mei", "Wong", "mei@harbourbayflorists.example", "closed", "Social Media", "Harbour Bay Florists", "Duplicate of an existing customer", (MIA,), "Sydney", "AU"),
+    # qualified, converted by the ``lead conversions`` seed
+    _lead("Helen", "Park", "helen.park@lakeside-dental.example", "in process", "Trade Show", "Lakeside Dental Group", "3 clinics, wants a demo", (SAM,), "Minneapolis", "US", company="Lakeside Dental Group", phone="+16125550220", industry="Healthcare", website="https://lakeside-dental.example", opportunity_amount=Decimal("24000"), probability=20, close_in_days=45, tags=["trade-show"]),
+    _lead("Lukas", "Brandt", "lukas.brandt@brandt-brauerei.example", "in process", "Referral", "Brandt & Söhne Brauerei", "Brewery ERP add-on", (OSCAR,), "Bamberg", "DE", industry="Food & Beverage", opportunity_amount=Decimal("38500"), probability=10, close_in_days=120),
+)  # fmt: skip
+
+# Lead e-mail -> who converts it, and what they change on the new opportunity afterwards.
+# A lead has no currency, so a converted opportunity starts in the default one (USD).
+DEMO_CONVERSIONS: tuple[tuple[str, str, Spec], ...] = (
+    ("helen.park@lakeside-dental.example", SAM, {"stage": "NEEDS ANALYSIS"}),
+    ("lukas.brandt@brandt-brauerei.example", OSCAR, {"currency": "EUR"}),
+)
+
+# (record kind, record key, author, text): accounts by name, leads by e-mail.
+DEMO_COMMENTS: tuple[tuple[str, str, str, str], ...] = (
+    ("account", "Northwind Traders", SAM, "Quarterly review booked; Nancy wants pricing for 12 more stores."),
+    ("account", "Contoso Manufacturing", OSCAR, "Legal sent MSA redlines back; procurement insists on net-60."),
+    ("account", "Maison Lumière", SUE, "Closed: the hotel was sold and the new owners use their chain's system."),
+    ("lead", "helen.park@lakeside-dental.example", SAM, "Met at the Dental Expo. Three clinics, wants a demo with their office managers."),
+    ("lead", "ben@carterlowe.example", SAM, "Left two voicemails; try again Thursday morning."),
+    ("lead", "chloe@atelier-dubois.example", MIA, "Budget frozen until Q3; re-engage in July."),
+    ("lead", "ava@thompsondairy.example", ADA, "Not a fit yet: 3 users, needs offline mode."),
+)  # fmt: skip
+
+
+async def seed_companies(run: DemoRun) -> None:
+    """Three lead companies (the prospects' organisations some leads point at)."""
+    companies = CompanyService(run.session, run.acting)
+    for spec in DEMO_COMPANIES:
+        company = await companies.create(_validated(CompanyCreate, **spec))
+        run.companies[company.name] = company.id
+
+
+async def seed_contacts(run: DemoRun) -> None:
+    """People at the customer accounts, assigned to the accounts' owners."""
+    for spec in DEMO_CONTACTS:
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            contact = await ContactService(run.session, acting).create(
+                _validated(ContactCreate, **run.refs(spec))
+            )
+        run.contacts[contact.primary_email] = contact.id
+
+
+async def seed_accounts(run: DemoRun) -> None:
+    """Customer accounts across industries and cities, two of them closed (churned)."""
+    for spec in DEMO_ACCOUNTS:
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            account = await AccountService(run.session, acting).create(
+                _validated(AccountCreate, **run.refs(spec))
+            )
+        run.accounts[account.name] = account.id
+
+
+async def seed_opportunities(run: DemoRun) -> None:
+    """Deals at every stage of the pipeline, in US dollars and euros."""
+    for spec in DEMO_OPPORTUNITIES:
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            opportunities = OpportunityService(run.session, acting)
+            values = run.refs(spec, close_date_field="expected_close_date")
+            opportunity = await opportunities.create(_validated(OpportunityCreate, **values))
+            if "then" in spec:
+                opportunity = await opportunities.update(
+                    opportunity.id, _validated(OpportunityUpdate, **spec["then"])
+                )
+        run.opportunities[opportunity.name] = opportunity.id
+
+
+async def seed_leads(run: DemoRun) -> None:
+    """Leads from every source in every open and closed status."""
+    for spec in DEMO_LEADS:
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            written = await LeadService(run.session, acting).create(
+                _validated(LeadCreate, **run.refs(spec, close_date_field="close_date"))
+            )
+        if written.lead.email is None:
+            raise RuntimeError("demo leads have e-mails")
+        run.leads[written.lead.email] = written.lead.id
+
+
+async def seed_comments(run: DemoRun) -> None:
+    """Notes by the people working the accounts and leads (one on a lead about to convert:
+    conversion moves it to the new account)."""
+    for kind, key, author, text in DEMO_COMMENTS:
+        record_id = run.accounts[key] if kind == "account" else run.leads[key]
+        with run.acting_as(author) as acting:
+            activity = ActivityService(run.session, acting)
+            parent = await activity.parent(record_type_of(kind), record_id)
+            await activity.add(parent, _validated(CommentIn, comment=text), None)
+        run.comments += 1
+
+
+async def seed_conversions(run: DemoRun) -> None:
+    """Two qualified leads converted by their owners, as the API does (status "converted":
+    a new account, contact and opportunity), then worked on."""
+    for email, owner, follow_up in DEMO_CONVERSIONS:
+        with run.acting_as(owner) as acting:
+            written = await LeadService(run.session, acting).update(
+                run.leads[email], _validated(LeadUpdate, status="converted")
+            )
+            if written.account is None or written.contact is None or written.opportunity is None:
+                raise RuntimeError(f"the lead {email} was not converted")
+            opportunity = await OpportunityService(run.session, acting).update(
+                written.opportunity.id, _validated(OpportunityUpdate, **follow_up)
+            )
+        run.accounts[written.account.name] = written.account.id
+        run.contacts[written.contact.primary_email] = written.contact.id
+        run.opportunities[opportunity.name] = opportunity.id
+        run.converted.append(email)
+
+
 Seed = Callable[[DemoRun], Awaitable[None]]
 
 SEEDS: tuple[tuple[str, Seed], ...] = (
@@ -265,6 +624,13 @@ SEEDS: tuple[tuple[str, Seed], ...] = (
     ("members", seed_members),
     ("teams", seed_teams),
     ("website API setting", seed_api_setting),
+    ("lead companies", seed_companies),
+    ("contacts", seed_contacts),
+    ("accounts", seed_accounts),
+    ("opportunities", seed_opportunities),
+    ("leads", seed_leads),
+    ("comments", seed_comments),
+    ("lead conversions", seed_conversions),
 )
 
 
@@ -279,6 +645,7 @@ class DemoOutcome:
     created: bool
     org_id: uuid.UUID | None = None
     logins: tuple[DemoLogin, ...] = ()
+    summary: str = ""  # what the sales seeds made, for people
 
 
 async def load(
@@ -303,4 +670,10 @@ async def load(
         created=True,
         org_id=run.acting.org_id,
         logins=tuple(DemoLogin(p.email, p.role) for p in people),
+        summary=(
+            f"{len(run.accounts)} accounts, {len(run.contacts)} contacts, "
+            f"{len(run.companies)} lead companies, {len(run.leads)} leads "
+            f"({len(run.converted)} converted), {len(run.opportunities)} opportunities, "
+            f"{run.comments} comments"
+        ),
     )

@@ -1,4 +1,5 @@
-"""The ``crm`` command, run in-process on a SQLite file in a temp dir.
+"""The ``crm`` command, run in-process on a SQLite file in a temp dir, or on a new database
+of the ``CRM_TEST_DATABASE_URL`` PostgreSQL server when that is set.
 
 Commands call ``asyncio.run`` themselves, so async tests invoke them in a worker thread.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,10 +17,13 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from click.testing import Result
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from crm.app import create_app
@@ -31,13 +36,41 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def cli_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test: a SQLite file, or a new PostgreSQL database (dropped
+    afterwards) when ``CRM_TEST_DATABASE_URL`` names a PostgreSQL server."""
+    raw = os.environ.get("CRM_TEST_DATABASE_URL", "").strip()
+    if not raw or raw.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+        return
+    server = make_url(raw)
+    name = f"crm_cli_{os.getpid()}_{secrets.token_hex(4)}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def cli_settings(
+    tmp_path: Path, cli_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
     for name in list(os.environ):
         if name.startswith("CRM_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CRM_DATABASE_URL", cli_database_url)
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
@@ -207,6 +240,119 @@ async def test_demo_loads_once(cli_settings: Settings) -> None:
     assert sorted(setting["tags"]) == ["inbound", "website"]
     assert [m["email"] for m in setting["lead_assigned_to"]] == ["sam.sales@example.com"]
     assert member_login.status_code == 200, member_login.text
+
+
+Headers = dict[str, str]
+
+
+async def _login(client: httpx.AsyncClient, email: str, password: str, org_id: str) -> Headers:
+    login = await client.post("/api/auth/login/", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access']}", "organization-id": org_id}
+
+
+async def _get(client: httpx.AsyncClient, path: str, headers: Headers) -> Any:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _counts(dashboard: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "accounts": (dashboard["accounts"]["open_accounts"], dashboard["accounts"]["closed_accounts"]),
+        "contacts": dashboard["contacts_count"],
+        "leads": (dashboard["leads"]["open_leads"], dashboard["leads"]["closed_leads"]),
+        "opportunities": dashboard["opportunities_count"],
+    }  # fmt: skip
+
+
+def _forecast(page: dict[str, Any]) -> dict[str, tuple[int, str, str]]:
+    return {
+        f["currency"]: (f["count"], f["amount"], f["weighted_amount"]) for f in page["forecast"]
+    }
+
+
+CONVERTED_LEADS = {"helen.park@lakeside-dental.example", "lukas.brandt@brandt-brauerei.example"}
+
+
+async def test_demo_sales_data_as_the_admin_and_as_a_salesperson(cli_settings: Settings) -> None:
+    password = "demo-password-123"
+    loaded = await invoke_async("demo", "--password", password)
+    assert loaded.exit_code == 0, loaded.output
+    assert (
+        "10 accounts, 15 contacts, 3 lead companies, 20 leads (2 converted), "
+        "10 opportunities, 7 comments" in loaded.output
+    )
+    org_id = values(loaded.output)["org_id"]
+
+    async with api(cli_settings) as client:
+        admin = await _login(client, "demo-admin@example.com", password, org_id)
+        sam = await _login(client, "sam.sales@example.com", password, org_id)
+        admin_dashboard = await _get(client, "/api/dashboard/", admin)
+        sam_dashboard = await _get(client, "/api/dashboard/", sam)
+        admin_leads = await _get(client, "/api/leads/?limit=50", admin)
+        sam_leads = await _get(client, "/api/leads/?limit=50", sam)
+        admin_deals = await _get(client, "/api/opportunities/", admin)
+        sam_deals = await _get(client, "/api/opportunities/", sam)
+        accounts = await _get(client, "/api/accounts/?limit=50", admin)
+        converted = next(
+            a for a in accounts["open_accounts"] if a["name"] == "Lakeside Dental Group"
+        )
+        account = await _get(client, f"/api/accounts/{converted['id']}/", admin)
+        lead = await _get(client, f"/api/leads/{converted['lead']}/", sam)
+
+        again = await invoke_async("demo", "--password", password)
+        assert again.exit_code == 0, again.output
+        assert "already loaded" in again.output
+        after = await _get(client, "/api/dashboard/", admin)
+
+    # The admin sees the whole org: 8 accounts made directly (2 closed) and 2 by conversions,
+    # 13 + 2 contacts, 14 open and 4 closed leads (converted ones are not counted), 8 + 2 deals.
+    assert _counts(admin_dashboard) == {
+        "accounts": (8, 2), "contacts": 15, "leads": (14, 4), "opportunities": 10,
+    }  # fmt: skip
+    stages = {row["stage"]: row["count"] for row in admin_dashboard["opportunities"]["by_stage"]}
+    assert stages == {
+        "QUALIFICATION": 1, "NEEDS ANALYSIS": 1, "VALUE PROPOSITION": 1, "ID.DECISION MAKERS": 1,
+        "PERCEPTION ANALYSIS": 1, "PROPOSAL/QUOTATION": 1, "NEGOTIATION/REVIEW": 1,
+        "CLOSED WON": 2, "CLOSED LOST": 1,
+    }  # fmt: skip
+    # Sam, a USER, sees what he created or is assigned to (and the contacts of his accounts).
+    assert _counts(sam_dashboard) == {
+        "accounts": (4, 0), "contacts": 7, "leads": (5, 1), "opportunities": 5,
+    }  # fmt: skip
+
+    # Converted leads are in neither half of the lead list.
+    for page, open_count, closed_count in ((admin_leads, 14, 4), (sam_leads, 5, 1)):
+        assert (page["open_leads_count"], page["closed_leads_count"]) == (open_count, closed_count)
+        listed = {item["email"] for item in page["open_leads"] + page["closed_leads"]}
+        assert len(listed) == open_count + closed_count
+        assert not listed & CONVERTED_LEADS
+        assert {item["status"] for item in page["open_leads"]} <= {
+            "assigned",
+            "in process",
+            "recycled",
+        }
+
+    # The forecast never mixes currencies: amount and amount x probability, per currency.
+    assert _forecast(admin_deals) == {
+        "EUR": (6, "259550.00", "116845.00"),
+        "USD": (4, "252500.00", "174400.00"),
+    }
+    assert _forecast(sam_deals) == {
+        "EUR": (2, "55050.00", "23295.00"),
+        "USD": (3, "126000.00", "73200.00"),
+    }
+
+    # A conversion made the account, contact and opportunity, and moved the lead's comment.
+    assert lead["lead_obj"]["status"] == "converted"
+    assert lead["converted_account"]["id"] == converted["id"]
+    assert lead["converted_contact"]["primary_email"] == "helen.park@lakeside-dental.example"
+    assert lead["converted_opportunity"]["stage"] == "NEEDS ANALYSIS"
+    assert [c["commented_by_email"] for c in account["comments"]] == ["sam.sales@example.com"]
+    assert [c["email"] for c in account["assigned_to"]] == ["sam.sales@example.com"]
+
+    assert after == admin_dashboard  # the second run changed nothing
 
 
 def _free_port() -> int:

@@ -103,6 +103,6 @@ async def test_every_record_type_notifies_its_new_assignees(
     subjects = sorted(n.subject for n in await _notifications(test_database))
     assert subjects == [
         "You have been assigned to the contact Ada Lovelace",
-        "You have been assigned to the lead Alan Turing",
+        "You have been assigned to the lead Alan Turing (Website enquiry)",
         "You have been assigned to the opportunity Deal",
     ]

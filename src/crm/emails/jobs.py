@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from crm.core.queue import job, runtime
-from crm.emails import notifications  # noqa: F401 - registers the assignment listener
 from crm.emails.service import DELIVER_JOB, EmailDelivery
 
 

@@ -32,12 +32,14 @@ _LABELS = {
 
 
 def _title(record: SalesRecord) -> str:
-    for attribute in ("name", "title"):
-        value = getattr(record, attribute, None)
-        if value:
-            return str(value)
-    first, last = getattr(record, "first_name", ""), getattr(record, "last_name", "")
-    return f"{first} {last}".strip() or "(untitled)"
+    """How the e-mail names the record: a person by their name (a contact's ``title`` is a
+    job title, a lead's a subject line), anything else by its name."""
+    first, last = getattr(record, "first_name", None), getattr(record, "last_name", None)
+    if first is not None or last is not None:
+        person = f"{first or ''} {last or ''}".strip() or "(unnamed)"
+        subject = getattr(record, "title", None) if record.__tablename__ == "leads" else None
+        return f"{person} ({subject})" if subject else person
+    return str(getattr(record, "name", None) or "(untitled)")
 
 
 def _new_assignees(record: SalesRecord) -> list[Profile]:

@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.tenancy import TenantContext
+
+# Assigning people is what notifies them: wherever links are applied, the listener is on.
+from crm.emails import notifications  # noqa: F401 - registers the assignment listener
 from crm.models.records import SalesRecord
 from crm.tags.service import TagService
 from crm.teams.service import TeamService
