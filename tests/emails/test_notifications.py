@@ -89,8 +89,9 @@ async def test_every_record_type_notifies_its_new_assignees(
             "first_name": "Ada",
             "last_name": "Lovelace",
             "primary_email": "ada@example.com",
+            "title": "Head of Engineering",  # a job title, not what the e-mail calls her
         },
-        "leads": {"first_name": "Alan", "last_name": "Turing"},
+        "leads": {"first_name": "Alan", "last_name": "Turing", "title": "Website enquiry"},
         "opportunities": {"name": "Deal", "account": account.json()["id"]},
     }
     for module, body in bodies.items():
