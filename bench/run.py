@@ -34,14 +34,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, cast
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 from seeded_org import ADMIN_EMAIL, ANCHOR, ORG_NAME, PASSWORD, SECRET_KEY, backend_of, crm_command
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import make_url
 
 from crm.core.config import Settings
@@ -407,7 +407,7 @@ async def read_seeded(database_url: str, seed: int) -> SeededData:
                 db_version = "SQLite " + str(await conn.scalar(text("SELECT sqlite_version()")))
             sizes: dict[str, int] = {}
             for model in (Account, Contact, Lead, Opportunity):
-                table = model.__table__
+                table = cast(Table, model.__table__)
                 sizes[table.name] = int(
                     await conn.scalar(
                         select(func.count()).select_from(table).where(table.c.org_id == org_id)
@@ -442,18 +442,24 @@ async def log_in(client: httpx.AsyncClient, org_id: uuid.UUID) -> None:
 
 
 async def delete_created(client: httpx.AsyncClient, ids: list[str], concurrency: int) -> int:
-    """Delete the leads the create scenario made, so a re-run sees the seeded data set."""
-    failed = 0
+    """Delete the leads the create scenario made, so a re-run sees the seeded data set.
+    Failures (SQLite refuses concurrent writers) are retried one at a time; returns how
+    many could not be deleted."""
+    failed: list[str] = []
     queue = iter(ids)
 
     async def loop() -> None:
-        nonlocal failed
         for lead_id in queue:
             response = await client.delete(f"/api/leads/{lead_id}/")
-            failed += not response.is_success
+            if not response.is_success and response.status_code != 404:
+                failed.append(lead_id)
 
     await asyncio.gather(*(loop() for _ in range(concurrency)))
-    return failed
+    remaining = 0
+    for lead_id in failed:
+        response = await client.delete(f"/api/leads/{lead_id}/")
+        remaining += not (response.is_success or response.status_code == 404)
+    return remaining
 
 
 # -- machine and report ---------------------------------------------------------------------
@@ -498,7 +504,8 @@ def markdown_section(key: str, report: dict[str, Any]) -> str:
         f"- data (org `{ORG_NAME}`): {data['accounts']:,} accounts, {data['contacts']:,} "
         f"contacts, {data['leads']:,} leads, {data['opportunities']:,} opportunities, "
         f"{data['link_rows']:,} link rows",
-        f"- load: {load['concurrency']} concurrent connections, {load['warmup_s']:g} s warm-up "
+        f"- load: {load['concurrency']} concurrent connection"
+        f"{'s' if load['concurrency'] != 1 else ''}, {load['warmup_s']:g} s warm-up "
         f"then {load['duration_s']:g} s per scenario, httpx {report['software']['httpx']}",
         f"- server RSS at the end: {total_rss:.0f} MiB ({rss})",
         "",

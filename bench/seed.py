@@ -195,7 +195,7 @@ class Generator:
     tag_ids: list[uuid.UUID]
     used_names: dict[str, set[str]] = field(default_factory=dict)
 
-    def uuid(self) -> uuid.UUID:
+    def new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def pick(self, weights: dict[str, int]) -> str:
@@ -602,38 +602,35 @@ async def load(
     """Insert everything but the people; returns seconds per phase."""
     rng = random.Random(seed)  # noqa: S311 - test data, reproducible by design
     profiles = [org.admin_profile_id, *member_ids]
+    tag_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in TAG_NAMES]
     tag_rows = [
         {
-            "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "id": tag_id,
             "org_id": org.org_id,
             "name": name,
             "slug": name,
             "created_on": ANCHOR,
             "updated_at": ANCHOR,
         }
-        for name in TAG_NAMES
+        for tag_id, name in zip(tag_ids, TAG_NAMES, strict=True)
     ]
     gen = Generator(
-        rng=rng,
-        org_id=org.org_id,
-        creators=profiles,
-        assignees=profiles,
-        tag_ids=[row["id"] for row in tag_rows],
+        rng=rng, org_id=org.org_id, creators=profiles, assignees=profiles, tag_ids=tag_ids
     )
-    account_ids = [gen.uuid() for _ in range(counts["accounts"])]
+    account_ids = [gen.new_id() for _ in range(counts["accounts"])]
     plan = Plan(
         account_ids=account_ids,
         account_names=[gen.company() for _ in account_ids],
-        contact_ids=[gen.uuid() for _ in range(counts["contacts"])],
-        opportunity_ids=[gen.uuid() for _ in range(counts["opportunities"])],
+        contact_ids=[gen.new_id() for _ in range(counts["contacts"])],
+        opportunity_ids=[gen.new_id() for _ in range(counts["opportunities"])],
         opportunity_accounts=[
             rng.randrange(len(account_ids)) for _ in range(counts["opportunities"])
         ],
-        lead_ids=[gen.uuid() for _ in range(counts["leads"])],
+        lead_ids=[gen.new_id() for _ in range(counts["leads"])],
     )
     team_rows = [
         {
-            "id": gen.uuid(),
+            "id": gen.new_id(),
             "org_id": org.org_id,
             "name": name,
             "description": about,
@@ -682,7 +679,7 @@ async def load(
             link_task = progress.add_task(
                 "link tables", total=sum(len(rows) for rows in links.rows.values())
             )
-            for name, rows in links.rows.items():
+            for name, link_rows in links.rows.items():
                 owner, role = name.rsplit("_", 1)
                 target = {
                     "assignees": ("profiles", "profile_id"),
@@ -690,7 +687,7 @@ async def load(
                     "contacts": ("contacts", "contact_id"),
                 }[role]
                 await bulk_insert(
-                    engine, link_table(owner, role, *target), rows, progress, link_task
+                    engine, link_table(owner, role, *target), link_rows, progress, link_task
                 )
             timings["link tables"] = time.perf_counter() - began
             timings["insert total"] = time.perf_counter() - started
