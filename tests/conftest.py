@@ -33,6 +33,7 @@ from crm.core.db import Database, make_sessionmaker
 from crm.core.migrations import upgrade
 from crm.core.queue import RecordingDispatcher
 from crm.core.ratelimit import MemoryCounter
+from crm.core.tenancy import Role, TenantContext
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -192,6 +193,17 @@ class Member:
         if self.org_id:
             headers["organization-id"] = self.org_id
         return headers
+
+    @property
+    def tenant(self) -> TenantContext:
+        """This member as the tenant context of a session (acting as an admin), for tests
+        that write rows directly."""
+        return TenantContext(
+            org_id=uuid.UUID(self.org_id),
+            profile_id=uuid.UUID(self.profile_id),
+            user_id=uuid.UUID(self.user_id),
+            role=Role.ADMIN,
+        )
 
     @property
     def bearer(self) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.core.db import Database
-from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
+from crm.core.tenancy import bind_tenant, unscoped
 from crm.models import Account, Attachment, Contact, Opportunity
 from tests.conftest import Factory, Member
 from tests.contracts.test_routes import checksum
@@ -56,18 +56,9 @@ async def _create(client: httpx.AsyncClient, member: Member, **body: Any) -> dic
     return dict(response.json())
 
 
-def _context(member: Member) -> TenantContext:
-    return TenantContext(
-        org_id=uuid.UUID(member.org_id),
-        profile_id=uuid.UUID(member.profile_id),
-        user_id=uuid.UUID(member.user_id),
-        role=Role.ADMIN,
-    )
-
-
 async def _db_contact(database: Database, member: Member, email: str) -> str:
     async with database.sessionmaker() as session:
-        bind_tenant(session, _context(member))
+        bind_tenant(session, member.tenant)
         contact = Contact(
             first_name="Ada",
             last_name="Lovelace",
@@ -81,7 +72,7 @@ async def _db_contact(database: Database, member: Member, email: str) -> str:
 
 async def _db_opportunity(database: Database, member: Member, account_id: str, name: str) -> str:
     async with database.sessionmaker() as session:
-        bind_tenant(session, _context(member))
+        bind_tenant(session, member.tenant)
         opportunity = Opportunity(
             name=name, account_id=uuid.UUID(account_id), amount=Decimal("1200.50"), probability=40
         )
@@ -382,7 +373,7 @@ async def test_delete_cascades_to_opportunities(
         await client.get(f"/api/accounts/{account['id']}/", headers=admin.headers)
     ).status_code == 404
     async with test_database.sessionmaker() as session:
-        bind_tenant(session, _context(admin))
+        bind_tenant(session, admin.tenant)
         assert await session.scalar(select(func.count()).select_from(Opportunity)) == 0
         assert await session.scalar(select(func.count()).select_from(Account)) == 0
 

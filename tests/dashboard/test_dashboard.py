@@ -8,25 +8,16 @@ from decimal import Decimal
 import httpx
 
 from crm.core.db import Database
-from crm.core.tenancy import Role, TenantContext, bind_tenant
+from crm.core.tenancy import bind_tenant
 from crm.models import Account, Contact, Lead, Opportunity, Profile
 from tests.conftest import Factory, Member
 from tests.sql_count import count_statements
 
 
-def _context(member: Member) -> TenantContext:
-    return TenantContext(
-        org_id=uuid.UUID(member.org_id),
-        profile_id=uuid.UUID(member.profile_id),
-        user_id=uuid.UUID(member.user_id),
-        role=Role.ADMIN,
-    )
-
-
 async def _seed(database: Database, admin: Member, user: Member) -> None:
     """Admin-created records, plus a few created by or assigned to ``user``."""
     async with database.sessionmaker() as session:
-        bind_tenant(session, _context(admin))
+        bind_tenant(session, admin.tenant)
         user_profile = await session.get(Profile, uuid.UUID(user.profile_id))
         assert user_profile is not None
         admin_id, user_id = uuid.UUID(admin.profile_id), uuid.UUID(user.profile_id)

@@ -17,7 +17,7 @@ from crm.core.config import Settings
 from crm.core.db import Database
 from crm.core.mail import SmtpMailer
 from crm.core.queue import RecordingDispatcher
-from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
+from crm.core.tenancy import bind_tenant, unscoped
 from crm.emails.service import DELIVER_JOB, EmailDelivery
 from crm.models import Contact, Org, OutboundEmail
 from tests.conftest import Factory, Member
@@ -25,20 +25,11 @@ from tests.emails.smtp_server import free_port, smtp_server
 from tests.shapes import NOT_FOUND
 
 
-def _context(member: Member) -> TenantContext:
-    return TenantContext(
-        org_id=uuid.UUID(member.org_id),
-        profile_id=uuid.UUID(member.profile_id),
-        user_id=uuid.UUID(member.user_id),
-        role=Role.ADMIN,
-    )
-
-
 async def _account_with_contact(
     client: httpx.AsyncClient, database: Database, admin: Member
 ) -> tuple[str, str]:
     async with database.sessionmaker() as session:
-        bind_tenant(session, _context(admin))
+        bind_tenant(session, admin.tenant)
         contact = Contact(
             first_name="Ada", last_name="Lovelace", primary_email="ada@client.example"
         )
