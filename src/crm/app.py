@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from crm.api import ROUTERS
 from crm.auth.google import GoogleUserinfoVerifier, GoogleVerifier
+from crm.core.cache import ResponseCache
 from crm.core.config import Settings, get_settings
 from crm.core.db import Database
 from crm.core.errors import install_error_handlers
@@ -79,6 +80,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database or Database.from_settings(settings)
     app.state.counter = counter or make_counter(settings.redis_url)
+    app.state.response_cache = ResponseCache(settings.list_cache_entries)
     app.state.google_verifier = google_verifier or GoogleUserinfoVerifier()
     app.state.storage = storage or LocalStorage(settings.data_dir / "attachments")
     app.state.dispatcher = dispatcher or BrokerDispatcher()

@@ -10,10 +10,21 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm.core.pagination import LOOKUP_LIMIT, PageParams
+from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
-from crm.records.repository import assigned_to_any, contains_ci, link_loaders, tagged_with, visible
+from crm.records.repository import (
+    LinkIds,
+    Pick,
+    PickerKind,
+    assigned_to_any,
+    contains_ci,
+    link_ids_of,
+    link_loaders,
+    pickers,
+    tagged_with,
+    visible,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +61,29 @@ class AccountRepository:
     def _loaded(self, statement: Select[Account]) -> Select[Account]:
         return statement.options(*link_loaders(Account), selectinload(Account.contacts))
 
-    async def page(
-        self, filters: AccountFilters, status: str, params: PageParams
-    ) -> tuple[list[Account], int]:
-        base = visible(Account, self.tenant).where(*filters.conditions(), Account.status == status)
-        total = await self.session.scalar(
-            select(func.count()).select_from(base.order_by(None).subquery())
+    async def counts(self, filters: AccountFilters) -> dict[str, int]:
+        """How many visible accounts match, per status, in one statement."""
+        statement = (
+            visible(Account, self.tenant)
+            .where(*filters.conditions())
+            .with_only_columns(Account.status, func.count())
+            .group_by(Account.status)
         )
-        rows = await self.session.execute(
-            self._loaded(base.order_by(Account.created_on.desc(), Account.id.desc()))
+        return {status: int(n) for status, n in (await self.session.execute(statement)).all()}
+
+    async def page(self, filters: AccountFilters, status: str, params: PageParams) -> list[Account]:
+        """One page of one status, without links (``links_of`` loads those for a whole page)."""
+        statement = (
+            visible(Account, self.tenant)
+            .where(*filters.conditions(), Account.status == status)
+            .order_by(Account.created_on.desc(), Account.id.desc())
             .limit(params.limit)
             .offset(params.offset)
         )
-        return list(rows.scalars()), int(total or 0)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await link_ids_of(self.session, Account, ids, contacts=True)
 
     async def get(self, account_id: uuid.UUID) -> Account | None:
         """The account in this org, visible or not (the caller checks visibility)."""
@@ -102,13 +123,8 @@ class AccountRepository:
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def contact_lookup(self) -> list[Contact]:
-        statement = (
-            visible(Contact, self.tenant)
-            .order_by(Contact.first_name, Contact.last_name, Contact.id)
-            .limit(LOOKUP_LIMIT)
-        )
-        return list((await self.session.execute(statement)).scalars())
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
+        return await pickers(self.session, self.tenant, ("contacts", "users", "teams", "tags"))
 
     def add(self, account: Account) -> None:
         self.session.add(account)

@@ -28,20 +28,17 @@ from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
 from crm.core.pagination import Pagination, page_link
+from crm.models import Account
+from crm.records.caching import CachedList
 from crm.records.schemas import TeamBrief, link_objects
-from crm.tags.permissions import Tags
-from crm.teams.permissions import Teams
-from crm.users.permissions import Members
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
 @router.get("/", response_model=AccountListOut)
 async def list_accounts(
+    cache: CachedList,
     accounts: Accounts,
-    members: Members,
-    teams: Teams,
-    tag_lookup: Tags,
     request: Request,
     page: Pagination,
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
@@ -54,8 +51,10 @@ async def list_accounts(
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
     status_: Annotated[str | None, Query(alias="status", description="open or closed")] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
-) -> AccountListOut:
+) -> Response:
     """Open and closed accounts the caller may see, each half paginated with limit/offset."""
+    if (hit := cache.hit()) is not None:
+        return hit
     wanted = None
     if status_:
         wanted = (
@@ -70,27 +69,38 @@ async def list_accounts(
         tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
         assigned_to=id_list(assigned_to, "assigned_to"),
     )
-    halves: dict[str, tuple[list[AccountItem], int]] = {}
-    for half in ("open", "closed"):
-        if wanted is not None and wanted != half:
-            halves[half] = ([], 0)
-            continue
-        rows, total = await accounts.page(filters, half, page)
-        halves[half] = ([AccountItem.of(a) for a in rows], total)
+    counts = await accounts.counts(filters)
+    rows: dict[str, list[Account]] = {"open": [], "closed": []}
+    for half in rows:
+        if (wanted is None or wanted == half) and page.offset < counts.get(half, 0):
+            rows[half] = await accounts.page(filters, half, page)
+    links = await accounts.links_of([a.id for half in rows.values() for a in half])
+    halves = {
+        half: ([AccountItem.of(a, links[a.id]) for a in found], counts.get(half, 0))
+        for half, found in rows.items()
+    }
+    if wanted is not None:
+        halves["closed" if wanted == "open" else "open"] = ([], 0)
+    picks = await accounts.lookups()
     open_total, closed_total = halves["open"][1], halves["closed"][1]
-    return AccountListOut(
-        open_accounts=halves["open"][0],
-        closed_accounts=halves["closed"][0],
-        accounts_count=open_total + closed_total,
-        open_accounts_count=open_total,
-        closed_accounts_count=closed_total,
-        next_open=page_link(request, page, page.next_offset(open_total)),
-        next_closed=page_link(request, page, page.next_offset(closed_total)),
-        contacts=[ContactLookup.model_validate(c) for c in await accounts.contact_lookup()],
-        users=[UserLookup(id=p.id, email=p.user.email) for p in await members.all(active=True)],
-        teams=[TeamBrief(id=t.id, name=t.name) for t in await teams.all()],
-        tags=[t.name for t in await tag_lookup.all()],
-        status=["open", "closed"],
+    return cache.keep(
+        AccountListOut(
+            open_accounts=halves["open"][0],
+            closed_accounts=halves["closed"][0],
+            accounts_count=open_total + closed_total,
+            open_accounts_count=open_total,
+            closed_accounts_count=closed_total,
+            next_open=page_link(request, page, page.next_offset(open_total)),
+            next_closed=page_link(request, page, page.next_offset(closed_total)),
+            contacts=[
+                ContactLookup(id=c.id, first_name=c.text, last_name=c.text2)
+                for c in picks["contacts"]
+            ],
+            users=[UserLookup(id=u.id, email=u.text) for u in picks["users"]],
+            teams=[TeamBrief(id=t.id, name=t.text) for t in picks["teams"]],
+            tags=[t.text for t in picks["tags"]],
+            status=["open", "closed"],
+        )
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, EmailStr, Field, field_validator
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.core.schemas import InputSchema, NameList, NonEmptyStr, ReadSchema, UUIDList
 from crm.models import Account, Contact, Opportunity, OutboundEmail
+from crm.records.repository import LinkIds
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import MemberBrief
 
@@ -92,7 +93,7 @@ class AccountItem(ReadSchema):
     contacts: list[uuid.UUID]
 
     @classmethod
-    def of(cls, account: Account) -> AccountItem:
+    def of(cls, account: Account, links: LinkIds | None = None) -> AccountItem:
         return cls(
             id=account.id,
             name=account.name,
@@ -116,8 +117,8 @@ class AccountItem(ReadSchema):
             created_at=account.created_on,
             updated_at=account.updated_at,
             created_by=account.created_by_id,
-            contacts=[c.id for c in account.contacts],
-            **link_ids(account),
+            contacts=links.contacts if links else [c.id for c in account.contacts],
+            **link_ids(account, links),
         )
 
 

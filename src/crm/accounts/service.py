@@ -23,6 +23,7 @@ from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.emails.service import EmailOutbox, Recipient
 from crm.models import Account, Contact, Opportunity, OutboundEmail
+from crm.records.repository import LinkIds, Pick, PickerKind
 from crm.records.service import RecordLinks
 
 _SCALARS = (
@@ -53,10 +54,14 @@ class AccountService:
         self.outbox = EmailOutbox(session, tenant)
         self.activity = ActivityService(session, tenant)
 
-    async def page(
-        self, filters: AccountFilters, status: str, params: PageParams
-    ) -> tuple[list[Account], int]:
+    async def counts(self, filters: AccountFilters) -> dict[str, int]:
+        return await self.accounts.counts(filters)
+
+    async def page(self, filters: AccountFilters, status: str, params: PageParams) -> list[Account]:
         return await self.accounts.page(filters, status, params)
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await self.accounts.links_of(ids)
 
     async def get_visible(self, account_id: uuid.UUID) -> Account:
         """The account, if the caller may see it: another org's is 404, a hidden one 403."""
@@ -165,8 +170,9 @@ class AccountService:
     async def opportunities_of(self, account: Account) -> list[Opportunity]:
         return await self.accounts.opportunities_of(account.id)
 
-    async def contact_lookup(self) -> list[Contact]:
-        return await self.accounts.contact_lookup()
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
+        """The list's pickers: visible contacts, active members, teams, tags."""
+        return await self.accounts.lookups()
 
     async def users_mention(self, account: Account) -> list[dict[str, str]]:
         return await self.links.users_mention(account)

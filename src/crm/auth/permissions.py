@@ -108,10 +108,11 @@ async def _member(
         return context
     if credentials is None:
         raise NotAuthenticated()
-    user, _ = await service.user_from_access_token(credentials.credentials)
     if org_id is None:
+        # The token is checked first: a bad token is 401 whether or not the header is there.
+        await service.user_from_access_token(credentials.credentials)
         raise OrgAccessDenied("The organization-id header is required", code="org_header_missing")
-    return await service.member_context(user, org_id)
+    return await service.member_from_access_token(credentials.credentials, org_id)
 
 
 Member = Annotated[TenantContext, Depends(_member)]

@@ -3,10 +3,11 @@ only cross-org reads in the server, and they say so with ``unscoped``."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, Uuid, and_, bindparam, join, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -81,9 +82,43 @@ class SessionRepository:
         )
 
 
+@functools.cache
+def _caller_in_org() -> Select[uuid.UUID, Role, int]:
+    """Built once: every org-scoped request runs it (parameters session_id, user_id, org_id)."""
+    membership = and_(
+        Profile.user_id == User.id,
+        Profile.org_id == bindparam("org_id", type_=Uuid()),
+        Profile.is_active.is_(True),
+        Org.is_active.is_(True),
+    )
+    return (
+        select(Profile.id, Profile.role, Org.data_version)
+        .select_from(AuthSession)
+        .join(User, User.id == AuthSession.user_id)
+        .outerjoin(join(Profile, Org, Org.id == Profile.org_id), membership)
+        .where(
+            AuthSession.id == bindparam("session_id", type_=Uuid()),
+            AuthSession.user_id == bindparam("user_id", type_=Uuid()),
+            AuthSession.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+
+
 class MembershipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def caller_in_org(
+        self, session_id: uuid.UUID, user_id: uuid.UUID, org_id: uuid.UUID
+    ) -> tuple[uuid.UUID | None, Role | None, int | None] | None:
+        """In one statement: None without a live session of an active user; else the user's
+        active profile in the (active) org as (profile id, role, the org's data version), or
+        (None, None, None)."""
+        params = {"session_id": session_id, "user_id": user_id, "org_id": org_id}
+        with unscoped(self.session):
+            row = (await self.session.execute(_caller_in_org(), params)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def active_membership(self, user_id: uuid.UUID, org_id: uuid.UUID) -> Profile | None:
         statement = (

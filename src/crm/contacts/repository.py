@@ -105,7 +105,7 @@ class ContactRepository:
 
     async def listed_by_assigned_account(self, contact_id: uuid.UUID) -> bool:
         statement = self._in_org().where(
-            Contact.id == contact_id, contact_via_assigned_account(self.tenant)
+            Contact.id == contact_id, contact_via_assigned_account(self.tenant.profile_id)
         )
         return (await self.session.scalar(statement.with_only_columns(Contact.id))) is not None
 

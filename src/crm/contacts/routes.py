@@ -23,6 +23,7 @@ from crm.contacts.schemas import (
 )
 from crm.core.filters import id_list
 from crm.core.pagination import Page, Pagination
+from crm.records.caching import CachedList
 from crm.records.schemas import link_objects
 from crm.users.permissions import Members
 from crm.users.schemas import MemberBrief
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
 @router.get("/", response_model=ContactListOut)
 async def list_contacts(
+    cache: CachedList,
     contacts: Contacts,
     members: Members,
     request: Request,
@@ -48,9 +50,11 @@ async def list_contacts(
     ] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
-) -> ContactListOut:
+) -> Response:
     """The contacts the caller may see, newest first, with the org's active members as a
     picker lookup (``users``)."""
+    if (hit := cache.hit()) is not None:
+        return hit
     filters = ContactFilters(
         name=name,
         city=city,
@@ -61,8 +65,10 @@ async def list_contacts(
     )
     rows, total = await contacts.page(filters, page)
     envelope = Page[ContactItem].build(request, page, total, [ContactItem.of(c) for c in rows])
-    return ContactListOut(
-        **dict(envelope), users=[MemberBrief.of(p) for p in await members.all(active=True)]
+    return cache.keep(
+        ContactListOut(
+            **dict(envelope), users=[MemberBrief.of(p) for p in await members.all(active=True)]
+        )
     )
 
 

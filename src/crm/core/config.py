@@ -55,6 +55,9 @@ class Settings(BaseSettings):
 
     lead_capture_per_minute: int = Field(default=60, ge=1)
 
+    # Rendered list responses kept per worker, keyed by the org's data version (0: off).
+    list_cache_entries: int = Field(default=1024, ge=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

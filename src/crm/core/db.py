@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -144,7 +145,10 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that may write takes the write lock up front: a deferred one that
+        # read first could not write once another writer had committed (SQLITE_BUSY_SNAPSHOT,
+        # which the busy timeout does not retry); IMMEDIATE waits for the lock instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -212,6 +216,12 @@ async def run_after_commit(session: AsyncSession) -> None:
             logger.exception("after-commit callback failed")
 
 
+# Whether the current transaction may write (SQLite starts those with BEGIN IMMEDIATE).
+# Sessions outside requests (jobs, CLI) may; requests with a safe method only read.
+_may_write: ContextVar[bool] = ContextVar("crm_may_write", default=True)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the endpoint returns, rolled back on error.
 
@@ -219,6 +229,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     failing commit still becomes an error response.
     """
     database: Database = request.app.state.database
+    _may_write.set(request.method not in _SAFE_METHODS)
     async with database.sessionmaker() as session:
         session.info[DISPATCHER_KEY] = getattr(request.app.state, "dispatcher", None)
         try:

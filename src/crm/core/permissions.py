@@ -30,10 +30,12 @@ def visible_to(model: type[Any], tenant: TenantContext) -> ColumnElement[bool]:
     """A WHERE clause: the rows of ``model`` the caller may see."""
     if tenant.is_admin:
         return true()
-    return or_(
-        model.created_by_id == tenant.profile_id,
-        model.assigned_to.any(id=tenant.profile_id),
-    )
+    return created_or_assigned(model, tenant.profile_id)
+
+
+def created_or_assigned(model: type[Any], profile_id: Any) -> ColumnElement[bool]:
+    """Rows created by, or assigned to, ``profile_id`` (a value or a bound parameter)."""
+    return or_(model.created_by_id == profile_id, model.assigned_to.any(id=profile_id))
 
 
 def can_see(

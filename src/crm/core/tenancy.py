@@ -9,14 +9,16 @@ across orgs (login, the caller's own memberships) say so with :func:`unscoped`.
 
 from __future__ import annotations
 
+import functools
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Table, Uuid, event
+from sqlalchemy import ForeignKey, Select, Table, Uuid, bindparam, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
@@ -57,6 +59,8 @@ class TenantContext:
     user_id: uuid.UUID
     role: Role
     via_org_api_key: bool = False
+    # The org's data version when the request began (None: not read, nothing is cached).
+    data_version: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -90,6 +94,7 @@ def unscoped(session: AsyncSession) -> Iterator[None]:
         session.info[_UNSCOPED_KEY] = previous
 
 
+@functools.cache
 def _tenant_tables() -> frozenset[FromClause]:
     return frozenset(
         mapper.local_table
@@ -98,40 +103,73 @@ def _tenant_tables() -> frozenset[FromClause]:
     )
 
 
+# Statement templates are executed again and again: remember the answer for each statement
+# object as long as it lives.
+_TOUCHES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
 def _touches_tenant_table(state: ORMExecuteState) -> bool:
     """True when any table the statement reads or writes is tenant-owned: returned entities,
     but also tables that appear only in FROM, a join, a subquery or an UPDATE/DELETE target."""
-    if any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers):
-        return True
     statement = state.statement
-    if not isinstance(statement, ClauseElement):
-        return False
-    tenant_tables = _tenant_tables()
-    return any(
-        isinstance(element, Table) and element in tenant_tables for element in iterate(statement)
-    )
+    known = _TOUCHES.get(statement)
+    if known is not None:
+        return known
+    touches = any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+    if not touches and isinstance(statement, ClauseElement):
+        tenant_tables = _tenant_tables()
+        touches = any(
+            isinstance(element, Table) and element in tenant_tables
+            for element in iterate(statement)
+        )
+    _TOUCHES[statement] = touches
+    return touches
+
+
+# One option for every statement of every org: the org is a bound parameter the guard sets
+# on each execution, so the criteria are built and compiled once (a lambda closing over the
+# org id would be re-analysed, and its value extracted, on every statement).
+_TENANT_ORG_PARAM = "crm_tenant_org_id"
+_TENANT_ORG = bindparam(_TENANT_ORG_PARAM, type_=Uuid())
+_TENANT_CRITERIA = with_loader_criteria(
+    TenantOwned,
+    lambda cls: cls.org_id == _TENANT_ORG,
+    include_aliases=True,
+    track_closure_variables=False,
+)
 
 
 @event.listens_for(CRMSession, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.is_column_load or state.is_relationship_load:
-        # Loads issued on behalf of an already-scoped statement carry its criteria.
+    tenant = current_tenant(state.session)
+    if isinstance(state.statement, Select) and (state.is_column_load or state.is_relationship_load):
+        # Loads issued on behalf of an already-scoped statement carry its criteria: they
+        # need the org's value.
+        if tenant is not None:
+            _bind_org(state, tenant.org_id)
         return
     if not _touches_tenant_table(state):
         return
-    tenant = current_tenant(state.session)
     if tenant is None:
         if state.session.info.get(_UNSCOPED_KEY):
             return
         raise TenantScopeMissing(
             "query on a tenant-owned table without an organization bound to the session"
         )
-    org_id = tenant.org_id
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantOwned, lambda cls: cls.org_id == org_id, include_aliases=True)
-    )
+    state.statement = state.statement.options(_TENANT_CRITERIA)
+    _bind_org(state, tenant.org_id)
+
+
+def _bind_org(state: ORMExecuteState, org_id: uuid.UUID) -> None:
+    params: Any = state.parameters
+    if params is None:
+        state.parameters = {_TENANT_ORG_PARAM: org_id}
+    elif isinstance(params, dict):
+        state.parameters = {**params, _TENANT_ORG_PARAM: org_id}
+    else:
+        state.parameters = [{**p, _TENANT_ORG_PARAM: org_id} for p in params]
 
 
 @event.listens_for(CRMSession, "before_flush")

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm.core.pagination import LOOKUP_LIMIT, PageParams
+from crm.core.pagination import PageParams
 from crm.core.tenancy import Role, TenantContext, unscoped
 from crm.leads.schemas import CLOSED, CONVERTED
 from crm.models import (
@@ -27,10 +27,15 @@ from crm.models import (
     User,
 )
 from crm.records.repository import (
+    LinkIds,
+    Pick,
+    PickerKind,
     assigned_to_any,
     contains_ci,
     equals_ci,
+    link_ids_of,
     link_loaders,
+    pickers,
     tagged_with,
     visible,
 )
@@ -60,7 +65,8 @@ class LeadFilters:
         if self.source:
             where.append(equals_ci(Lead.source, self.source))
         if self.status:
-            where.append(equals_ci(Lead.status, self.status))
+            # Stored normalised (lower case, single spaces), as the route normalises the filter.
+            where.append(Lead.status == self.status)
         if self.city:
             where.append(contains_ci(Lead.city, self.city))
         if self.email:
@@ -87,19 +93,30 @@ class LeadRepository:
     def _loaded(self, statement: Select[Lead]) -> Select[Lead]:
         return statement.options(*link_loaders(Lead), selectinload(Lead.contacts))
 
-    async def page(
-        self, filters: LeadFilters, half: str, params: PageParams
-    ) -> tuple[list[Lead], int]:
-        base = visible(Lead, self.tenant).where(*filters.conditions(), _half(half))
-        total = await self.session.scalar(
-            select(func.count()).select_from(base.order_by(None).subquery())
+    async def counts(self, filters: LeadFilters) -> dict[str, int]:
+        """How many visible leads match, per status, in one statement (converted ones are
+        never listed, so never counted)."""
+        statement = (
+            visible(Lead, self.tenant)
+            .where(*filters.conditions(), Lead.status != CONVERTED)
+            .with_only_columns(Lead.status, func.count())
+            .group_by(Lead.status)
         )
-        rows = await self.session.execute(
-            self._loaded(base.order_by(Lead.created_on.desc(), Lead.id.desc()))
+        return {status: int(n) for status, n in (await self.session.execute(statement)).all()}
+
+    async def page(self, filters: LeadFilters, half: str, params: PageParams) -> list[Lead]:
+        """One page of one half, without links (``links_of`` loads those for a whole page)."""
+        statement = (
+            visible(Lead, self.tenant)
+            .where(*filters.conditions(), _half(half))
+            .order_by(Lead.created_on.desc(), Lead.id.desc())
             .limit(params.limit)
             .offset(params.offset)
         )
-        return list(rows.scalars()), int(total or 0)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await link_ids_of(self.session, Lead, ids, contacts=True)
 
     async def get(self, lead_id: uuid.UUID) -> Lead | None:
         """The lead in this org, visible or not (the caller checks visibility)."""
@@ -133,22 +150,8 @@ class LeadRepository:
 
     # -- lookups of the list --------------------------------------------------------------
 
-    async def contact_lookup(self) -> list[Contact]:
-        statement = (
-            visible(Contact, self.tenant)
-            .order_by(Contact.first_name, Contact.last_name, Contact.id)
-            .limit(LOOKUP_LIMIT)
-        )
-        return list((await self.session.execute(statement)).scalars())
-
-    async def company_lookup(self) -> list[Company]:
-        statement = (
-            select(Company)
-            .where(Company.org_id == self.tenant.org_id)
-            .order_by(Company.name, Company.id)
-            .limit(LOOKUP_LIMIT)
-        )
-        return list((await self.session.execute(statement)).scalars())
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
+        return await pickers(self.session, self.tenant, ("contacts", "users", "tags", "companies"))
 
     # -- conversion -----------------------------------------------------------------------
 

@@ -24,12 +24,11 @@ from crm.accounts.schemas import (
 from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
-from crm.core.pagination import LOOKUP_LIMIT, Pagination, page_link
+from crm.core.pagination import Pagination, page_link
 from crm.leads.permissions import Leads, SiteCapture
 from crm.leads.repository import CLOSED_HALF, OPEN, LeadFilters
 from crm.leads.schemas import (
     CLOSED,
-    CONVERTED,
     SOURCES,
     STATUSES,
     CompanyLookup,
@@ -44,9 +43,9 @@ from crm.leads.schemas import (
     normalise_status,
 )
 from crm.leads.service import LeadWrite
+from crm.models import Lead
+from crm.records.caching import CachedList
 from crm.records.schemas import link_objects
-from crm.tags.permissions import Tags
-from crm.users.permissions import Members
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 
@@ -70,9 +69,8 @@ async def create_lead_from_site(
 
 @router.get("/", response_model=LeadListOut)
 async def list_leads(
+    cache: CachedList,
     leads: Leads,
-    members: Members,
-    tag_lookup: Tags,
     request: Request,
     page: Pagination,
     name: Annotated[
@@ -87,9 +85,11 @@ async def list_leads(
     email: Annotated[str | None, Query(max_length=254, description="Part of the e-mail")] = None,
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
-) -> LeadListOut:
+) -> Response:
     """Open and closed leads the caller may see, each half paginated with limit/offset.
     Converted leads are never listed."""
+    if (hit := cache.hit()) is not None:
+        return hit
     wanted = normalise_status(status_) if status_ and status_.strip() else None
     if wanted is not None and wanted not in STATUSES:
         raise ValidationFailed.on("status", f"Use one of: {', '.join(STATUSES)}")
@@ -103,34 +103,41 @@ async def list_leads(
         tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
         assigned_to=id_list(assigned_to, "assigned_to"),
     )
-    halves: dict[str, tuple[list[LeadItem], int]] = {}
-    for half in (OPEN, CLOSED_HALF):
-        # A status filter can only match one half (and "converted" neither): skip the other.
-        if wanted is not None and (
-            wanted == CONVERTED or (wanted == CLOSED) != (half == CLOSED_HALF)
-        ):
-            halves[half] = ([], 0)
-            continue
-        rows, total = await leads.page(filters, half, page)
-        halves[half] = ([LeadItem.of(lead) for lead in rows], total)
+    counts = await leads.counts(filters)
+    totals = {
+        OPEN: sum(n for status, n in counts.items() if status != CLOSED),
+        CLOSED_HALF: counts.get(CLOSED, 0),
+    }
+    rows: dict[str, list[Lead]] = {OPEN: [], CLOSED_HALF: []}
+    for half in rows:
+        if page.offset < totals[half]:
+            rows[half] = await leads.page(filters, half, page)
+    links = await leads.links_of([lead.id for half in rows.values() for lead in half])
+    halves = {
+        half: ([LeadItem.of(lead, links[lead.id]) for lead in found], totals[half])
+        for half, found in rows.items()
+    }
+    picks = await leads.lookups()
     open_total, closed_total = halves[OPEN][1], halves[CLOSED_HALF][1]
-    return LeadListOut(
-        open_leads=halves[OPEN][0],
-        closed_leads=halves[CLOSED_HALF][0],
-        open_leads_count=open_total,
-        closed_leads_count=closed_total,
-        leads_count=open_total + closed_total,
-        next_open=page_link(request, page, page.next_offset(open_total)),
-        next_closed=page_link(request, page, page.next_offset(closed_total)),
-        contacts=[ContactLookup.model_validate(c) for c in await leads.contact_lookup()],
-        users=[
-            UserLookup(id=p.id, email=p.user.email)
-            for p in await members.all(active=True, limit=LOOKUP_LIMIT)
-        ],
-        source_list=list(SOURCES),
-        tags=[t.name for t in await tag_lookup.all(LOOKUP_LIMIT)],
-        status=list(STATUSES),
-        companies=[CompanyLookup.model_validate(c) for c in await leads.company_lookup()],
+    return cache.keep(
+        LeadListOut(
+            open_leads=halves[OPEN][0],
+            closed_leads=halves[CLOSED_HALF][0],
+            open_leads_count=open_total,
+            closed_leads_count=closed_total,
+            leads_count=open_total + closed_total,
+            next_open=page_link(request, page, page.next_offset(open_total)),
+            next_closed=page_link(request, page, page.next_offset(closed_total)),
+            contacts=[
+                ContactLookup(id=c.id, first_name=c.text, last_name=c.text2)
+                for c in picks["contacts"]
+            ],
+            users=[UserLookup(id=u.id, email=u.text) for u in picks["users"]],
+            source_list=list(SOURCES),
+            tags=[t.text for t in picks["tags"]],
+            status=list(STATUSES),
+            companies=[CompanyLookup(id=c.id, name=c.text) for c in picks["companies"]],
+        )
     )
 
 

@@ -19,6 +19,7 @@ from crm.accounts.schemas import (
 )
 from crm.core.schemas import InputSchema, MoneyIn, MoneyText, NonEmptyStr, ReadSchema, UUIDList
 from crm.models import Account, Contact, Lead, Opportunity
+from crm.records.repository import LinkIds
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import MemberBrief
 
@@ -176,7 +177,7 @@ class _LeadRead(ReadSchema):
     contacts: list[uuid.UUID]
 
     @staticmethod
-    def values(lead: Lead) -> dict[str, Any]:
+    def values(lead: Lead, links: LinkIds | None = None) -> dict[str, Any]:
         return {
             "id": lead.id,
             "title": lead.title,
@@ -210,8 +211,8 @@ class _LeadRead(ReadSchema):
             "updated_at": lead.updated_at,
             "created_by": lead.created_by_id,
             "org": lead.org_id,
-            "contacts": [c.id for c in lead.contacts],
-            **link_ids(lead),
+            "contacts": links.contacts if links else [c.id for c in lead.contacts],
+            **link_ids(lead, links),
         }
 
 
@@ -224,9 +225,9 @@ class LeadItem(_LeadRead):
     converted_opportunity: uuid.UUID | None
 
     @classmethod
-    def of(cls, lead: Lead) -> LeadItem:
+    def of(cls, lead: Lead, links: LinkIds | None = None) -> LeadItem:
         return cls(
-            **cls.values(lead),
+            **cls.values(lead, links),
             converted_account=lead.converted_account_id,
             converted_contact=lead.converted_contact_id,
             converted_opportunity=lead.converted_opportunity_id,

@@ -36,7 +36,8 @@ from crm.leads.errors import (
 )
 from crm.leads.repository import LeadFilters, LeadRepository, SiteKeyRepository
 from crm.leads.schemas import CONVERTED, LeadCreate, LeadUpdate, SiteLeadCreate
-from crm.models import Account, APISetting, Company, Contact, Lead, Opportunity, Profile
+from crm.models import Account, APISetting, Contact, Lead, Opportunity, Profile
+from crm.records.repository import LinkIds, Pick, PickerKind
 from crm.records.service import RecordLinks
 
 # Website capture: at most this many leads per key per window. A module constant until the
@@ -98,10 +99,14 @@ class LeadService:
 
     # -- reads ----------------------------------------------------------------------------
 
-    async def page(
-        self, filters: LeadFilters, half: str, params: PageParams
-    ) -> tuple[list[Lead], int]:
+    async def counts(self, filters: LeadFilters) -> dict[str, int]:
+        return await self.leads.counts(filters)
+
+    async def page(self, filters: LeadFilters, half: str, params: PageParams) -> list[Lead]:
         return await self.leads.page(filters, half, params)
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await self.leads.links_of(ids)
 
     async def get_visible(self, lead_id: uuid.UUID) -> Lead:
         """The lead, if the caller may see it: another org's is 404, a hidden one 403."""
@@ -133,11 +138,9 @@ class LeadService:
             ),
         )
 
-    async def contact_lookup(self) -> list[Contact]:
-        return await self.leads.contact_lookup()
-
-    async def company_lookup(self) -> list[Company]:
-        return await self.leads.company_lookup()
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
+        """The list's pickers: visible contacts, active members, tags, companies."""
+        return await self.leads.lookups()
 
     async def users_mention(self, lead: Lead) -> list[dict[str, str]]:
         return await self.links.users_mention(lead)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.clock import today
@@ -37,6 +46,9 @@ class Org(UUIDPrimaryKey, Timestamps, Base):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Bumped by every transaction that changes the org's data (crm.models.changes): cached
+    # list responses are keyed by it, so a change retires them at once, in every worker.
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Address(UUIDPrimaryKey, Timestamps, TenantOwned, Base):

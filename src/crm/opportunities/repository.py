@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, Select, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Select, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -20,10 +20,14 @@ from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity, Profile
 from crm.records.repository import (
+    LinkIds,
+    Pick,
+    PickerKind,
     assigned_to_any,
     contains_ci,
-    equals_ci,
+    link_ids_of,
     link_loaders,
+    pickers,
     tagged_with,
     visible,
 )
@@ -49,7 +53,8 @@ class OpportunityFilters:
         if self.account_name:
             where.append(Opportunity.account.has(contains_ci(Account.name, self.account_name)))
         if self.stages:
-            where.append(or_(*(equals_ci(Opportunity.stage, s) for s in self.stages)))
+            # Stored canonical (upper case, single spaces): an exact match can use the index.
+            where.append(Opportunity.stage.in_(self.stages))
         if self.lead_source:
             where.append(contains_ci(Opportunity.lead_source, self.lead_source))
         if self.tags:
@@ -57,7 +62,7 @@ class OpportunityFilters:
         if self.assigned_to:
             where.append(assigned_to_any(Opportunity, self.assigned_to))
         if self.currencies:
-            where.append(or_(*(equals_ci(Opportunity.currency, c) for c in self.currencies)))
+            where.append(Opportunity.currency.in_(self.currencies))
         return where
 
 
@@ -69,15 +74,6 @@ class CurrencyTotals:
     count: int
     amount_cents: int
     weighted_cent_percents: int
-
-
-def _item_loaders() -> list[_AbstractLoad]:
-    """What a list item needs: links, contacts and the account (for its name)."""
-    return [
-        *link_loaders(Opportunity),
-        selectinload(Opportunity.contacts),
-        joinedload(Opportunity.account),
-    ]
 
 
 def _detail_loaders() -> list[_AbstractLoad]:
@@ -102,20 +98,19 @@ class OpportunityRepository:
     def _filtered(self, filters: OpportunityFilters) -> Select[Opportunity]:
         return visible(Opportunity, self.tenant).where(*filters.conditions())
 
-    async def page(
-        self, filters: OpportunityFilters, params: PageParams
-    ) -> tuple[list[Opportunity], int]:
-        base = self._filtered(filters)
-        total = await self.session.scalar(
-            select(func.count()).select_from(base.order_by(None).subquery())
-        )
+    async def page(self, filters: OpportunityFilters, params: PageParams) -> list[Opportunity]:
+        """One page, with the account's name; links come from ``links_of`` for the page."""
         rows = await self.session.execute(
-            base.options(*_item_loaders())
+            self._filtered(filters)
+            .options(joinedload(Opportunity.account).load_only(Account.name))
             .order_by(Opportunity.created_on.desc(), Opportunity.id.desc())
             .limit(params.limit)
             .offset(params.offset)
         )
-        return list(rows.scalars()), int(total or 0)
+        return list(rows.scalars())
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await link_ids_of(self.session, Opportunity, ids, contacts=True)
 
     async def totals_by_currency(self, filters: OpportunityFilters) -> list[CurrencyTotals]:
         """One row per currency over the whole filtered set, summed by the database.
@@ -175,17 +170,8 @@ class OpportunityRepository:
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def account_lookup(self, limit: int) -> list[Account]:
-        statement = visible(Account, self.tenant).order_by(Account.name, Account.id).limit(limit)
-        return list((await self.session.execute(statement)).scalars())
-
-    async def contact_lookup(self, limit: int) -> list[Contact]:
-        statement = (
-            visible(Contact, self.tenant)
-            .order_by(Contact.first_name, Contact.last_name, Contact.id)
-            .limit(limit)
-        )
-        return list((await self.session.execute(statement)).scalars())
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
+        return await pickers(self.session, self.tenant, ("accounts", "contacts", "users", "teams"))
 
     def add(self, opportunity: Opportunity) -> None:
         self.session.add(opportunity)

@@ -28,6 +28,7 @@ from crm.core.schemas import (
     UUIDList,
 )
 from crm.models import Account, Opportunity
+from crm.records.repository import LinkIds
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import MemberBrief
 
@@ -157,13 +158,13 @@ class OpportunityItem(_OpportunityScalars):
     contacts: list[uuid.UUID]
 
     @classmethod
-    def of(cls, opportunity: Opportunity) -> OpportunityItem:
+    def of(cls, opportunity: Opportunity, links: LinkIds | None = None) -> OpportunityItem:
         return cls(
             **_fields(opportunity),
             account=opportunity.account.name,
             account_id=opportunity.account_id,
-            contacts=[c.id for c in opportunity.contacts],
-            **link_ids(opportunity),
+            contacts=links.contacts if links else [c.id for c in opportunity.contacts],
+            **link_ids(opportunity, links),
         )
 
 

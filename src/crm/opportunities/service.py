@@ -27,10 +27,10 @@ from crm.activity.service import ActivityService
 from crm.core.clock import today
 from crm.core.db import CENTS
 from crm.core.errors import NotFound, PermissionDenied
-from crm.core.pagination import LOOKUP_LIMIT, PageParams
+from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
-from crm.models import Account, Contact, Opportunity, Profile, Team
+from crm.models import Account, Contact, Opportunity
 from crm.opportunities.errors import OpportunityNameTaken, UnknownAccount, UnknownContacts
 from crm.opportunities.repository import OpportunityFilters, OpportunityRepository
 from crm.opportunities.schemas import (
@@ -39,9 +39,8 @@ from crm.opportunities.schemas import (
     OpportunityCreate,
     OpportunityUpdate,
 )
+from crm.records.repository import LinkIds, Pick, PickerKind
 from crm.records.service import LINK_FIELDS, RecordLinks
-from crm.teams.service import TeamService
-from crm.users.service import MemberService
 
 # Lookup lists in list responses feed pickers; they are not exports.
 
@@ -69,30 +68,21 @@ class Forecast:
     weighted_amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Lookups:
-    accounts: list[Account]
-    contacts: list[Contact]
-    members: list[Profile]
-    teams: list[Team]
-
-
 class OpportunityService:
     def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
         self.session = session
         self.tenant = tenant
         self.opportunities = OpportunityRepository(session, tenant)
         self.links = RecordLinks(session, tenant)
-        self.members = MemberService(session, tenant)
-        self.teams = TeamService(session, tenant)
         self.activity = ActivityService(session, tenant)
 
     # -- reads ----------------------------------------------------------------------
 
-    async def page(
-        self, filters: OpportunityFilters, params: PageParams
-    ) -> tuple[list[Opportunity], int]:
+    async def page(self, filters: OpportunityFilters, params: PageParams) -> list[Opportunity]:
         return await self.opportunities.page(filters, params)
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await self.opportunities.links_of(ids)
 
     async def forecast(self, filters: OpportunityFilters) -> list[Forecast]:
         """Per currency, never mixing currencies: Σ amount and Σ amount x probability / 100."""
@@ -108,15 +98,10 @@ class OpportunityService:
             for row in await self.opportunities.totals_by_currency(filters)
         ]
 
-    async def lookups(self) -> Lookups:
+    async def lookups(self) -> dict[PickerKind, list[Pick]]:
         """The pickers of the list: accounts and contacts the caller can see, active members
         and teams, each capped at ``LOOKUP_LIMIT``."""
-        return Lookups(
-            accounts=await self.opportunities.account_lookup(LOOKUP_LIMIT),
-            contacts=await self.opportunities.contact_lookup(LOOKUP_LIMIT),
-            members=await self.members.all(active=True, limit=LOOKUP_LIMIT),
-            teams=await self.teams.all(limit=LOOKUP_LIMIT),
-        )
+        return await self.opportunities.lookups()
 
     async def get_visible(self, opportunity_id: uuid.UUID) -> Opportunity:
         """The opportunity, if the caller may see it: another org's is 404, a hidden one 403."""

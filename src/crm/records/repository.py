@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
+from sqlalchemy.sql.base import Executable
 
-from crm.core.permissions import visible_to
+from crm.core.pagination import LOOKUP_LIMIT
+from crm.core.permissions import created_or_assigned
 from crm.core.tenancy import TenantContext
-from crm.models import Contact, Profile, Tag
+from crm.models import Account, Company, Contact, Profile, Tag, Team, User
 from crm.models.records import SalesRecord, link_table
 
 R = TypeVar("R", bound=SalesRecord)
@@ -31,12 +49,12 @@ _accounts_contacts = link_table("accounts", "contacts", "contacts", "contact_id"
 _accounts_assignees = link_table("accounts", "assignees", "profiles", "profile_id")
 
 
-def contact_via_assigned_account(tenant: TenantContext) -> ColumnElement[bool]:
+def contact_via_assigned_account(profile_id: Any) -> ColumnElement[bool]:
     """Contacts listed by an account the caller is assigned to (§5.5: they may see those)."""
     return Contact.id.in_(
         select(_accounts_contacts.c.contact_id)
         .join(_accounts_assignees, _accounts_assignees.c.owner_id == _accounts_contacts.c.owner_id)
-        .where(_accounts_assignees.c.profile_id == tenant.profile_id)
+        .where(_accounts_assignees.c.profile_id == profile_id)
     )
 
 
@@ -44,13 +62,43 @@ def visible(model: type[R], tenant: TenantContext) -> Select[R]:
     """The records of ``model`` the caller may see, in the caller's org: everything for an
     admin; for a user what they created or are assigned to, and for contacts also those of
     accounts they are assigned to."""
-    statement = select(model).where(model.org_id == tenant.org_id)
-    if tenant.is_admin:
+    return _visible(model, tenant.org_id, None if tenant.is_admin else tenant.profile_id)
+
+
+def _visible(model: type[R], org_id: Any, profile_id: Any | None) -> Select[R]:
+    """``visible`` for an org and a non-admin profile (None: an admin), each a value or a
+    bound parameter (statement templates built once, see ``_TEMPLATES``)."""
+    statement = select(model).where(model.org_id == org_id)
+    if profile_id is None:
         return statement
-    rule = visible_to(model, tenant)
+    rule = created_or_assigned(model, profile_id)
     if model is Contact:
-        rule = or_(rule, contact_via_assigned_account(tenant))
+        rule = or_(rule, contact_via_assigned_account(profile_id))
     return statement.where(rule)
+
+
+# Statements that differ only in their parameters are built once and reused: building a
+# SQLAlchemy statement costs more Python time than executing a cached one.
+_TEMPLATES: dict[tuple[Any, ...], Executable] = {}
+
+
+def _template(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+    statement = _TEMPLATES.get(key)
+    if statement is None:
+        statement = _TEMPLATES[key] = build()
+    return statement
+
+
+def _tenant_params(tenant: TenantContext) -> dict[str, Any]:
+    return {"org_id": tenant.org_id, "profile_id": tenant.profile_id}
+
+
+def _org_param() -> Any:
+    return bindparam("org_id", type_=Uuid())
+
+
+def _profile_param(tenant_is_admin: bool) -> Any:
+    return None if tenant_is_admin else bindparam("profile_id", type_=Uuid())
 
 
 def tagged_with(model: type[SalesRecord], names: Sequence[str]) -> ColumnElement[bool]:
@@ -73,3 +121,138 @@ def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
 def equals_ci(column: Any, text: str) -> ColumnElement[bool]:
     """Case-insensitive exact match (§1.5 enum filters)."""
     return func.lower(column) == text.strip().lower()
+
+
+@dataclass(slots=True)
+class LinkIds:
+    """A record's links as list items show them (§1.7): ids, and tag names."""
+
+    assigned_to: list[uuid.UUID] = field(default_factory=list)
+    teams: list[uuid.UUID] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    contacts: list[uuid.UUID] = field(default_factory=list)
+
+
+def _link_statement(model: type[SalesRecord], contacts: bool) -> Executable:
+    """(owner_id, kind, target id, tag name, position) for the owners in ``owners``: one
+    UNION ALL over the link tables, each numbered in its relationship's order."""
+    table = model.__tablename__
+    owners: Any = bindparam("owners", expanding=True)
+
+    def part(role: str, target: Any, column: str, kind: str, name: Any, order: list[Any]) -> Any:
+        link = link_table(table, role, target.__tablename__, column)
+        position = func.row_number().over(partition_by=link.c.owner_id, order_by=order)
+        return (
+            select(link.c.owner_id, literal(kind), target.id, name, position)
+            .join(target, target.id == link.c[column])
+            .where(link.c.owner_id.in_(owners))
+        )
+
+    no_name = cast(null(), String)
+    parts = [
+        part("assignees", Profile, "profile_id", "a", no_name, [Profile.created_on, Profile.id]),
+        part("teams", Team, "team_id", "t", no_name, [Team.name, Team.id]),
+        part("tags", Tag, "tag_id", "g", Tag.name, [Tag.slug, Tag.id]),
+    ]
+    if contacts:
+        order = [Contact.created_on, Contact.id]
+        parts.append(part("contacts", Contact, "contact_id", "c", no_name, order))
+    return union_all(*parts)
+
+
+async def link_ids_of(
+    session: AsyncSession, model: type[SalesRecord], ids: Sequence[uuid.UUID], *, contacts: bool
+) -> dict[uuid.UUID, LinkIds]:
+    """The links of a page of records in one statement, in the order the relationships
+    define: assignees by join date, teams by name, tags by slug, contacts by creation.
+    Owners are already org-scoped, and every link target is checked against the org when
+    it is written."""
+    found: dict[uuid.UUID, LinkIds] = {i: LinkIds() for i in ids}
+    if not ids:
+        return found
+    statement = _template(("links", model, contacts), lambda: _link_statement(model, contacts))
+    rows = (await session.execute(statement, {"owners": list(ids)})).all()
+    for owner_id, kind, target_id, name, _position in sorted(rows, key=lambda r: r[4]):
+        links = found[owner_id]
+        if kind == "a":
+            links.assigned_to.append(target_id)
+        elif kind == "t":
+            links.teams.append(target_id)
+        elif kind == "g":
+            links.tags.append(name)
+        else:
+            links.contacts.append(target_id)
+    return found
+
+
+PickerKind = Literal["accounts", "contacts", "companies", "users", "teams", "tags"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """One entry of a picker: an id and up to two texts (a contact's first and last name,
+    a member's e-mail, a name)."""
+
+    id: uuid.UUID
+    text: str
+    text2: str = ""
+
+
+def _picker(kind: PickerKind, org_id: Any, profile_id: Any | None) -> tuple[Any, list[Any]]:
+    """The statement (id, text, text2) and the order of one picker."""
+    blank = literal("")
+    if kind == "contacts":
+        return _visible(Contact, org_id, profile_id).with_only_columns(
+            Contact.id, Contact.first_name, Contact.last_name
+        ), [Contact.first_name, Contact.last_name, Contact.id]
+    if kind == "accounts":
+        return _visible(Account, org_id, profile_id).with_only_columns(
+            Account.id, Account.name, blank
+        ), [Account.name, Account.id]
+    if kind == "companies":
+        return select(Company.id, Company.name, blank).where(Company.org_id == org_id), [
+            Company.name,
+            Company.id,
+        ]
+    if kind == "users":
+        return select(Profile.id, User.email, blank).join(User, User.id == Profile.user_id).where(
+            Profile.org_id == org_id, Profile.is_active.is_(True)
+        ), [User.email, Profile.id]
+    if kind == "teams":
+        return select(Team.id, Team.name, blank).where(Team.org_id == org_id), [Team.name, Team.id]
+    return select(Tag.id, Tag.name, blank).where(Tag.org_id == org_id), [Tag.slug, Tag.id]
+
+
+def _pickers_statement(kinds: tuple[PickerKind, ...], is_admin: bool) -> Executable:
+    parts = []
+    for kind in kinds:
+        statement, order = _picker(kind, _org_param(), _profile_param(is_admin))
+        numbered = (
+            statement.add_columns(
+                literal(kind).label("kind"), func.row_number().over(order_by=order).label("n")
+            )
+            .order_by(*order)
+            .limit(LOOKUP_LIMIT)
+            .subquery()
+        )
+        parts.append(select(*numbered.c))
+    return union_all(*parts)
+
+
+async def pickers(
+    session: AsyncSession, tenant: TenantContext, kinds: tuple[PickerKind, ...]
+) -> dict[PickerKind, list[Pick]]:
+    """The lookups a list offers its pickers (§1.7), each the first ``LOOKUP_LIMIT`` entries
+    in its own order, all in one statement (a UNION ALL of limited subqueries, each row
+    numbered so the database's order, collation included, is kept). Contacts and accounts
+    are those the caller may see; members are the active ones."""
+    found: dict[PickerKind, list[Pick]] = {kind: [] for kind in kinds}
+    if not kinds:
+        return found
+    statement = _template(
+        ("pickers", kinds, tenant.is_admin), lambda: _pickers_statement(kinds, tenant.is_admin)
+    )
+    rows = (await session.execute(statement, _tenant_params(tenant))).all()
+    for row in sorted(rows, key=lambda r: (r[3], r[4])):
+        found[row[3]].append(Pick(row[0], row[1], row[2]))
+    return found

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from crm.core.schemas import InputSchema, NameList, ReadSchema, UUIDList
 from crm.models.records import SalesRecord
+from crm.records.repository import LinkIds
 from crm.users.schemas import MemberBrief
 
 
@@ -25,8 +26,11 @@ class TeamBrief(ReadSchema):
     name: str
 
 
-def link_ids(record: SalesRecord) -> dict[str, Any]:
-    """The flat form of a record's links, for list items and write responses (§1.7)."""
+def link_ids(record: SalesRecord, links: LinkIds | None = None) -> dict[str, Any]:
+    """The flat form of a record's links, for list items and write responses (§1.7): from
+    ``links`` when the page loaded them in bulk, else from the loaded relationships."""
+    if links is not None:
+        return {"assigned_to": links.assigned_to, "teams": links.teams, "tags": links.tags}
     return {
         "assigned_to": [p.id for p in record.assigned_to],
         "teams": [t.id for t in record.teams],

@@ -1,0 +1,57 @@
+"""Cached list responses: the rendered JSON of a list, reused until the org's data changes.
+
+A list request costs its counts, page, links and lookups; repeated unchanged, it costs one
+statement (the membership check, which also reads the org's ``data_version``) and a copy.
+The key holds the org, the caller's profile (visibility differs per caller), the data
+version and the full URL (filters, paging, and the host the ``next`` links are built
+from). Every write to the org bumps the version in the same transaction
+(crm.models.changes), so an entry is never served once a change is visible.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
+
+from crm.auth.permissions import Member
+from crm.core.cache import ResponseCache
+from crm.core.tenancy import TenantContext
+
+
+class ListCache:
+    def __init__(self, cache: ResponseCache, key: tuple[object, ...] | None) -> None:
+        self.cache = cache
+        self.key = key
+
+    def hit(self) -> Response | None:
+        if self.key is None:
+            return None
+        body = self.cache.get(self.key)
+        return None if body is None else _json(body)
+
+    def keep(self, body: BaseModel) -> Response:
+        """Render ``body`` as FastAPI would (by alias), remember it, and answer with it."""
+        rendered = body.__pydantic_serializer__.to_json(body, by_alias=True)
+        if self.key is not None:
+            self.cache.put(self.key, rendered)
+        return _json(rendered)
+
+
+def _json(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+def _list_cache(request: Request, tenant: Member) -> ListCache:
+    cache: ResponseCache = request.app.state.response_cache
+    return ListCache(cache, _key(request, tenant) if cache.enabled else None)
+
+
+def _key(request: Request, tenant: TenantContext) -> tuple[object, ...] | None:
+    if tenant.data_version is None:
+        return None
+    return (tenant.org_id, tenant.profile_id, tenant.data_version, str(request.url))
+
+
+CachedList = Annotated[ListCache, Depends(_list_cache)]
