@@ -11,7 +11,7 @@ from crm.auth.permissions import Member
 from crm.core.db import DbSession
 
 
-def account_service(session: DbSession, tenant: Member) -> AccountService:
+async def account_service(session: DbSession, tenant: Member) -> AccountService:
     return AccountService(session, tenant)
 
 

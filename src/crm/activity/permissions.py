@@ -15,7 +15,7 @@ from crm.auth.permissions import Member
 from crm.core.db import DbSession
 
 
-def activity_service(request: Request, session: DbSession, tenant: Member) -> ActivityService:
+async def activity_service(request: Request, session: DbSession, tenant: Member) -> ActivityService:
     return ActivityService(session, tenant, request.app.state.storage)
 
 

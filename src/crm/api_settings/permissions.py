@@ -11,7 +11,7 @@ from crm.auth.permissions import Member
 from crm.core.db import DbSession
 
 
-def api_setting_service(session: DbSession, tenant: Member) -> APISettingService:
+async def api_setting_service(session: DbSession, tenant: Member) -> APISettingService:
     return APISettingService(session, tenant)
 
 

@@ -41,7 +41,7 @@ _org_key = APIKeyHeader(
 )
 
 
-def auth_service(request: Request, session: DbSession) -> AuthService:
+async def auth_service(request: Request, session: DbSession) -> AuthService:
     state = request.app.state
     return AuthService(session, state.settings, state.counter)
 

@@ -24,7 +24,7 @@ from crm.auth.service import IssuedTokens
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-def google_verifier(request: Request) -> GoogleVerifier:
+async def google_verifier(request: Request) -> GoogleVerifier:
     verifier: GoogleVerifier = request.app.state.google_verifier
     return verifier
 

@@ -11,7 +11,7 @@ from crm.companies.service import CompanyService
 from crm.core.db import DbSession
 
 
-def company_service(session: DbSession, tenant: Member) -> CompanyService:
+async def company_service(session: DbSession, tenant: Member) -> CompanyService:
     return CompanyService(session, tenant)
 
 

@@ -12,7 +12,7 @@ from crm.contacts.service import ContactService
 from crm.core.db import DbSession
 
 
-def contact_service(session: DbSession, tenant: Member) -> ContactService:
+async def contact_service(session: DbSession, tenant: Member) -> ContactService:
     return ContactService(session, tenant)
 
 

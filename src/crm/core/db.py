@@ -166,7 +166,9 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         target,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout (every request). Connections
+        # the server dropped are recycled instead, and one that died anyway fails that
+        # request with a 503 (the pool then discards it).
         pool_recycle=1800,
     )
 

@@ -33,7 +33,7 @@ class PageParams:
         return max(self.offset - self.limit, 0) if self.offset > 0 else None
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_OFFSET, description="Page size (capped)")

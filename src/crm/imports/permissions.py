@@ -11,7 +11,7 @@ from crm.core.db import DbSession
 from crm.imports.service import LeadImporter
 
 
-def lead_importer(request: Request, session: DbSession, tenant: Member) -> LeadImporter:
+async def lead_importer(request: Request, session: DbSession, tenant: Member) -> LeadImporter:
     return LeadImporter(session, tenant, request.app.state.settings)
 
 

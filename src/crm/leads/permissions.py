@@ -12,14 +12,14 @@ from crm.core.db import DbSession
 from crm.leads.service import LeadCaptureService, LeadService
 
 
-def lead_service(session: DbSession, tenant: Member) -> LeadService:
+async def lead_service(session: DbSession, tenant: Member) -> LeadService:
     return LeadService(session, tenant)
 
 
 Leads = Annotated[LeadService, Depends(lead_service)]
 
 
-def lead_capture_service(request: Request, session: DbSession) -> LeadCaptureService:
+async def lead_capture_service(request: Request, session: DbSession) -> LeadCaptureService:
     state = request.app.state
     return LeadCaptureService(session, state.counter, state.settings.lead_capture_per_minute)
 

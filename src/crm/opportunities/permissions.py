@@ -12,7 +12,7 @@ from crm.core.db import DbSession
 from crm.opportunities.service import OpportunityService
 
 
-def opportunity_service(session: DbSession, tenant: Member) -> OpportunityService:
+async def opportunity_service(session: DbSession, tenant: Member) -> OpportunityService:
     return OpportunityService(session, tenant)
 
 

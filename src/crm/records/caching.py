@@ -43,7 +43,7 @@ def _json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json")
 
 
-def _list_cache(request: Request, tenant: Member) -> ListCache:
+async def _list_cache(request: Request, tenant: Member) -> ListCache:
     cache: ResponseCache = request.app.state.response_cache
     return ListCache(cache, _key(request, tenant) if cache.enabled else None)
 

@@ -11,7 +11,7 @@ from crm.core.db import DbSession
 from crm.tags.service import TagService
 
 
-def _tags(session: DbSession, tenant: Member) -> TagService:
+async def _tags(session: DbSession, tenant: Member) -> TagService:
     return TagService(session, tenant)
 
 

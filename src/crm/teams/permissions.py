@@ -11,7 +11,7 @@ from crm.core.db import DbSession
 from crm.teams.service import TeamService
 
 
-def team_service(session: DbSession, tenant: Member) -> TeamService:
+async def team_service(session: DbSession, tenant: Member) -> TeamService:
     return TeamService(session, tenant)
 
 

@@ -11,7 +11,7 @@ from crm.core.db import DbSession
 from crm.users.service import MemberService
 
 
-def member_service(session: DbSession, tenant: Member) -> MemberService:
+async def member_service(session: DbSession, tenant: Member) -> MemberService:
     return MemberService(session, tenant)
 
 
