@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,11 +189,15 @@ def make_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSessi
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # SQLite: requests that may write queue here, first come first served, instead of in
+    # SQLite's busy handler, whose backoff lets a waiter starve past the busy timeout.
+    write_lock: asyncio.Lock | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, url: str | None = None) -> Database:
         engine = create_engine(settings, url=url)
-        return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
+        lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        return cls(engine=engine, sessionmaker=make_sessionmaker(engine), write_lock=lock)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -231,8 +237,12 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     failing commit still becomes an error response.
     """
     database: Database = request.app.state.database
-    _may_write.set(request.method not in _SAFE_METHODS)
-    async with database.sessionmaker() as session:
+    may_write = request.method not in _SAFE_METHODS
+    _may_write.set(may_write)
+    async with AsyncExitStack() as stack:
+        if may_write and database.write_lock is not None:
+            await stack.enter_async_context(database.write_lock)
+        session = await stack.enter_async_context(database.sessionmaker())
         session.info[DISPATCHER_KEY] = getattr(request.app.state, "dispatcher", None)
         try:
             yield session

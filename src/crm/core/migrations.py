@@ -47,7 +47,7 @@ def refresh_statistics(url: str) -> None:
     if target.get_backend_name() != "sqlite" or target.database in (None, "", ":memory:"):
         return
     with closing(sqlite3.connect(target.database)) as connection:
-        connection.execute("PRAGMA analysis_limit=1000")
+        connection.execute("PRAGMA analysis_limit=10000")
         connection.execute("ANALYZE")
         connection.commit()
 
