@@ -13,7 +13,7 @@ from pydantic import AliasChoices, EmailStr, Field, field_validator
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.core.schemas import InputSchema, NameList, NonEmptyStr, ReadSchema, UUIDList
 from crm.models import Account, Contact, Opportunity, OutboundEmail
-from crm.records.repository import LinkIds
+from crm.records.repository import LinkIds, Pick
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import MemberBrief
 
@@ -152,11 +152,19 @@ class UserLookup(ReadSchema):
     id: uuid.UUID
     email: str
 
+    @classmethod
+    def of(cls, pick: Pick) -> UserLookup:
+        return cls(id=pick.id, email=pick.text)
+
 
 class ContactLookup(ReadSchema):
     id: uuid.UUID
     first_name: str
     last_name: str
+
+    @classmethod
+    def of(cls, pick: Pick) -> ContactLookup:
+        return cls(id=pick.id, first_name=pick.text, last_name=pick.text2)
 
 
 class AccountListOut(ReadSchema):

@@ -128,11 +128,8 @@ async def list_leads(
             leads_count=open_total + closed_total,
             next_open=page_link(request, page, page.next_offset(open_total)),
             next_closed=page_link(request, page, page.next_offset(closed_total)),
-            contacts=[
-                ContactLookup(id=c.id, first_name=c.text, last_name=c.text2)
-                for c in picks["contacts"]
-            ],
-            users=[UserLookup(id=u.id, email=u.text) for u in picks["users"]],
+            contacts=[ContactLookup.of(c) for c in picks["contacts"]],
+            users=[UserLookup.of(u) for u in picks["users"]],
             source_list=list(SOURCES),
             tags=[t.text for t in picks["tags"]],
             status=list(STATUSES),

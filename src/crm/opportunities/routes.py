@@ -103,11 +103,8 @@ async def list_opportunities(
             **dict(envelope),
             forecast=[CurrencyForecast.model_validate(f) for f in forecast],
             accounts_list=[AccountLookup(id=a.id, name=a.text) for a in lookups["accounts"]],
-            contacts_list=[
-                ContactLookup(id=c.id, first_name=c.text, last_name=c.text2)
-                for c in lookups["contacts"]
-            ],
-            users=[UserLookup(id=u.id, email=u.text) for u in lookups["users"]],
+            contacts_list=[ContactLookup.of(c) for c in lookups["contacts"]],
+            users=[UserLookup.of(u) for u in lookups["users"]],
             teams=[TeamBrief(id=t.id, name=t.text) for t in lookups["teams"]],
             stages=list(STAGES),
         )
