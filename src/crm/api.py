@@ -8,14 +8,18 @@ from crm.accounts.routes import router as accounts_router
 from crm.activity.routes import router as activity_router
 from crm.api_settings.routes import router as api_settings_router
 from crm.auth.routes import router as auth_router
+from crm.cases.routes import router as cases_router
 from crm.companies.routes import router as companies_router
 from crm.contacts.routes import router as contacts_router
 from crm.dashboard.routes import router as dashboard_router
+from crm.documents.routes import router as documents_router
+from crm.events.routes import router as events_router
 from crm.imports.routes import router as imports_router
 from crm.leads.routes import router as leads_router
 from crm.opportunities.routes import router as opportunities_router
 from crm.orgs.routes import router as orgs_router
 from crm.tags.routes import router as tags_router
+from crm.tasks.routes import router as tasks_router
 from crm.teams.routes import router as teams_router
 from crm.users.routes import router as users_router
 
@@ -30,6 +34,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     dashboard_router,
     contacts_router,
     opportunities_router,
+    cases_router,
+    tasks_router,
+    events_router,
+    documents_router,
     # Before the leads router: /api/leads/{lead_id}/ would otherwise take /api/leads/companies/.
     companies_router,
     # /api/leads/upload/ likewise.

@@ -1,6 +1,7 @@
 """Seed data made through the domain services: an org's first admin (``crm bootstrap``) and the
 "Acme-Demo" organization (``crm demo``): its members and teams, and a small sales pipeline
-(accounts, contacts, lead companies, leads, opportunities, comments) spread over the members.
+(accounts, contacts, lead companies, leads, opportunities, comments) spread over the members,
+support cases, follow-up tasks and calendar events.
 
 Everything goes through the same services as the HTTP API, in one transaction, so seeded data
 obeys the same rules as data entered by hand. The demo is a list of small seed functions
@@ -37,6 +38,8 @@ from crm.api_settings.service import APISettingService
 from crm.auth.errors import InvalidCredentials
 from crm.auth.schemas import RegisterIn
 from crm.auth.service import AuthService, IssuedTokens
+from crm.cases.schemas import CaseCreate
+from crm.cases.service import CaseService
 from crm.companies.schemas import CompanyCreate
 from crm.companies.service import CompanyService
 from crm.contacts.schemas import ContactCreate
@@ -47,6 +50,8 @@ from crm.core.db import Database
 from crm.core.errors import ValidationFailed
 from crm.core.ratelimit import MemoryCounter
 from crm.core.tenancy import Role, TenantContext, bind_tenant
+from crm.events.schemas import EventCreate
+from crm.events.service import EventService
 from crm.leads.schemas import LeadCreate, LeadUpdate
 from crm.leads.service import LeadService
 from crm.models import User
@@ -54,6 +59,8 @@ from crm.opportunities.schemas import OpportunityCreate, OpportunityUpdate
 from crm.opportunities.service import OpportunityService
 from crm.orgs.schemas import OrgCreate
 from crm.orgs.service import OrgService
+from crm.tasks.schemas import TaskCreate
+from crm.tasks.service import TaskService
 from crm.teams.schemas import TeamCreate
 from crm.teams.service import TeamService
 from crm.users.schemas import MemberCreate, MemberUpdate
@@ -224,6 +231,9 @@ class DemoRun:
     opportunities: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
     leads: dict[str, uuid.UUID] = field(default_factory=dict)  # lead e-mail -> id
     converted: list[str] = field(default_factory=list)  # e-mails of the converted leads
+    cases: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    tasks: dict[str, uuid.UUID] = field(default_factory=dict)  # title -> id
+    events: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
     comments: int = 0
 
     @property
@@ -532,6 +542,35 @@ DEMO_COMMENTS: tuple[tuple[str, str, str, str], ...] = (
 )  # fmt: skip
 
 
+# Support cases, opened by the admin and worked by Sue (support) and the account owners; the
+# closed one carries its close date.
+DEMO_CASES: tuple[Spec, ...] = (
+    {"name": "Northwind - Store 14 POS offline", "account": "Northwind Traders", "status": "In Progress", "priority": "Urgent", "case_type": "Incident", "contacts": ["nancy.davolio@northwind.example"], "assigned_to": [SUE], "teams": ["Customer Care"], "description": "Card terminals at store 14 drop their connection every few hours."},
+    {"name": "Contoso - SSO login loop", "account": "Contoso Manufacturing", "status": "New", "priority": "High", "case_type": "Problem", "contacts": ["rachel.kim@contoso.example"], "assigned_to": [SUE, OSCAR], "tags": ["sso"]},
+    {"name": "Fabrikam - Invoice address change", "account": "Fabrikam Software", "status": "Closed", "priority": "Low", "case_type": "Question", "contacts": ["tom.becker@fabrikam.example"], "assigned_to": [SUE]},
+    {"name": "Blue Harbor - Scanner firmware question", "account": "Blue Harbor Logistics", "status": "Pending", "priority": "Normal", "case_type": "Question", "assigned_to": [SAM]},
+)  # fmt: skip
+
+
+# Follow-ups on the accounts, due over the coming weeks; one done already.
+DEMO_TASKS: tuple[Spec, ...] = (
+    {"title": "Send Northwind the 12-store price sheet", "account": "Northwind Traders", "priority": "High", "due_in_days": 2, "contacts": ["nancy.davolio@northwind.example"], "assigned_to": [SAM]},
+    {"title": "Book Contoso legal review call", "account": "Contoso Manufacturing", "status": "In Progress", "priority": "Urgent", "due_in_days": 1, "contacts": ["david.okafor@contoso.example"], "assigned_to": [OSCAR]},
+    {"title": "Quarterly check-in with Fabrikam", "account": "Fabrikam Software", "priority": "Low", "due_in_days": 30, "assigned_to": [SAM]},
+    {"title": "Confirm Blue Harbor scanner count", "account": "Blue Harbor Logistics", "status": "Completed", "priority": "Medium", "due_in_days": -5, "assigned_to": [SAM, OSCAR]},
+    {"title": "Prepare spring newsletter segment", "priority": "Normal", "due_in_days": 14, "assigned_to": [MIA], "teams": ["Customer Care"]},
+)  # fmt: skip
+
+
+# Calendar: a weekly sales stand-up for the coming month, and one-off calls and meetings.
+DEMO_EVENTS: tuple[Spec, ...] = (
+    {"name": "Sales stand-up", "event_type": "Recurring", "start_in_days": 0, "end_in_days": 28, "start_time": "09:00", "end_time": "09:15", "recurring_days": ["Monday", "Thursday"], "assigned_to": [SAM, OSCAR], "teams": ["Sales"]},
+    {"name": "Contoso MSA call", "event_type": "Call", "status": "Planned", "start_in_days": 2, "end_in_days": 2, "start_time": "15:00", "end_time": "15:30", "contacts": ["david.okafor@contoso.example"], "assigned_to": [OSCAR]},
+    {"name": "Northwind store visit", "event_type": "Meeting", "status": "Planned", "start_in_days": 6, "end_in_days": 6, "start_time": "10:00", "end_time": "12:00", "contacts": ["nancy.davolio@northwind.example"], "assigned_to": [SAM]},
+    {"name": "Fabrikam renewal kickoff", "event_type": "Meeting", "status": "Held", "start_in_days": -10, "end_in_days": -10, "start_time": "14:00", "end_time": "15:00", "assigned_to": [SAM]},
+)  # fmt: skip
+
+
 async def seed_companies(run: DemoRun) -> None:
     """Three lead companies (the prospects' organisations some leads point at)."""
     companies = CompanyService(run.session, run.acting)
@@ -617,6 +656,39 @@ async def seed_conversions(run: DemoRun) -> None:
         run.converted.append(email)
 
 
+async def seed_cases(run: DemoRun) -> None:
+    """Support cases on the customer accounts, in several statuses and priorities."""
+    for spec in DEMO_CASES:
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            case = await CaseService(run.session, acting).create(
+                _validated(CaseCreate, **run.refs(spec))
+            )
+        run.cases[case.name] = case.id
+
+
+async def seed_tasks(run: DemoRun) -> None:
+    """Follow-up tasks on the accounts, due from last week to next month."""
+    for spec in DEMO_TASKS:
+        values = run.refs({k: v for k, v in spec.items() if k != "due_in_days"})
+        values["due_date"] = today() + timedelta(days=spec["due_in_days"])
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            task = await TaskService(run.session, acting).create(_validated(TaskCreate, **values))
+        run.tasks[task.title] = task.id
+
+
+async def seed_events(run: DemoRun) -> None:
+    """A recurring stand-up and a few calls and meetings around today."""
+    for spec in DEMO_EVENTS:
+        values = run.refs({k: v for k, v in spec.items() if not k.endswith("_in_days")})
+        values["start_date"] = today() + timedelta(days=spec["start_in_days"])
+        values["end_date"] = today() + timedelta(days=spec["end_in_days"])
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            event = await EventService(run.session, acting).create(
+                _validated(EventCreate, **values)
+            )
+        run.events[event.name] = event.id
+
+
 Seed = Callable[[DemoRun], Awaitable[None]]
 
 SEEDS: tuple[tuple[str, Seed], ...] = (
@@ -631,6 +703,9 @@ SEEDS: tuple[tuple[str, Seed], ...] = (
     ("leads", seed_leads),
     ("comments", seed_comments),
     ("lead conversions", seed_conversions),
+    ("cases", seed_cases),
+    ("tasks", seed_tasks),
+    ("events", seed_events),
 )
 
 
@@ -674,6 +749,7 @@ async def load(
             f"{len(run.accounts)} accounts, {len(run.contacts)} contacts, "
             f"{len(run.companies)} lead companies, {len(run.leads)} leads "
             f"({len(run.converted)} converted), {len(run.opportunities)} opportunities, "
-            f"{run.comments} comments"
+            f"{run.comments} comments, {len(run.cases)} cases, {len(run.tasks)} tasks, "
+            f"{len(run.events)} events"
         ),
     )

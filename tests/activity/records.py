@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,18 @@ from sqlalchemy import delete, func, select
 from crm.activity.record_types import BY_KIND, RECORD_TYPES
 from crm.core.db import Database
 from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
-from crm.models import Account, Attachment, Comment, Contact, Lead, Opportunity, Profile
+from crm.models import (
+    Account,
+    Attachment,
+    Case,
+    Comment,
+    Contact,
+    Event,
+    Lead,
+    Opportunity,
+    Profile,
+    Task,
+)
 from crm.models.records import SalesRecord
 from tests.conftest import Factory, Member
 
@@ -60,6 +72,19 @@ def _new_record(kind: str, org_id: uuid.UUID, creator: uuid.UUID) -> SalesRecord
     if kind == "opportunity":
         account = Account(name=f"Account of {suffix}", **common)
         return Opportunity(name=f"Deal {suffix}", account=account, **common)
+    if kind == "case":
+        return Case(name=f"Case {suffix}", **common)
+    if kind == "task":
+        return Task(title=f"Task {suffix}", **common)
+    if kind == "event":
+        return Event(
+            name=f"Event {suffix}",
+            event_type="Meeting",
+            start_date=date(2026, 12, 1),
+            start_time=time(9, 0),
+            end_date=date(2026, 12, 1),
+            **common,
+        )
     raise ValueError(kind)
 
 

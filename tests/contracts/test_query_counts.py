@@ -89,6 +89,43 @@ async def test_opportunity_list_statement_count_is_constant(
         assert small == large
 
 
+@pytest.mark.parametrize(
+    ("path", "name_field"), [("/api/cases/", "name"), ("/api/tasks/", "title")]
+)
+async def test_record_list_statement_count_is_constant(
+    path: str,
+    name_field: str,
+    client: httpx.AsyncClient,
+    factory: Factory,
+    test_database: Database,
+) -> None:
+    """Links, contacts and the lookups of cases and tasks: none grows with the page."""
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+    team = await client.post("/api/teams/", json={"name": "Support"}, headers=admin.headers)
+    assert team.status_code == 201, team.text
+    accounts = [await insert_account(test_database, admin, f"Account {n}") for n in range(3)]
+    contacts = [await insert_contact(test_database, admin, f"C{n}", "Contact") for n in range(3)]
+    for n in range(7):
+        created = await client.post(
+            path,
+            json={
+                name_field: f"Record {n}",
+                "account": accounts[n % 3],
+                "assigned_to": [user.profile_id],
+                "teams": [team.json()["id"]],
+                "tags": [f"t{n}", "case"],
+                "contacts": contacts[: n % 3 + 1],
+            },
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+    for caller in (admin, user):
+        small = await _statements(client, test_database, f"{path}?limit=2", caller.headers)
+        large = await _statements(client, test_database, f"{path}?limit=100", caller.headers)
+        assert small == large
+
+
 async def test_company_list_statement_count_is_constant(
     client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:

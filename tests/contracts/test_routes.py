@@ -123,6 +123,49 @@ async def _opportunity(client: httpx.AsyncClient, factory: Factory, admin: Membe
     return str(response.json()["id"])
 
 
+async def _case(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/cases/", json={"name": f"Case {uuid.uuid4().hex[:8]}"}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _task(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/tasks/", json={"title": f"Task {uuid.uuid4().hex[:8]}"}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _event(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/events/",
+        json={
+            "name": f"Event {uuid.uuid4().hex[:8]}",
+            "event_type": "Meeting",
+            "start_date": "2026-12-01",
+            "start_time": "09:00",
+            "end_date": "2026-12-01",
+        },
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _document(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/documents/",
+        data={"title": f"Doc {uuid.uuid4().hex[:8]}"},
+        files={"document_file": ("spec.txt", b"the spec", "text/plain")},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _company(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
     response = await client.post(
         "/api/leads/companies/", json={"name": f"Co {uuid.uuid4().hex[:8]}"}, headers=admin.headers
@@ -165,6 +208,10 @@ RECORD_MAKERS: dict[str, RecordMaker] = {
     "opportunity_id": _opportunity,
     "company_id": _company,
     "lead_id": _lead,
+    "case_id": _case,
+    "task_id": _task,
+    "event_id": _event,
+    "document_id": _document,
 }
 
 # (module, parameter) -> maker, for a parameter whose record depends on the module of the

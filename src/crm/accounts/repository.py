@@ -18,6 +18,7 @@ from crm.records.repository import (
     Pick,
     PickerKind,
     assigned_to_any,
+    contacts_by_ids,
     contains_ci,
     link_ids_of,
     link_loaders,
@@ -101,12 +102,7 @@ class AccountRepository:
         return (await self.session.scalar(statement.limit(1))) is not None
 
     async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
-        if not ids:
-            return []
-        statement = select(Contact).where(
-            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
-        )
-        return list((await self.session.execute(statement)).scalars())
+        return await contacts_by_ids(self.session, self.tenant, ids)
 
     async def opportunities_of(self, account_id: uuid.UUID) -> list[Opportunity]:
         statement = (

@@ -19,18 +19,19 @@ from crm.accounts.schemas import (
     AccountMailIn,
     AccountMailOut,
     AccountUpdate,
-    ContactBrief,
-    ContactLookup,
     OpportunityBrief,
-    UserLookup,
 )
 from crm.activity.permissions import Activity
+from crm.cases.permissions import Cases
+from crm.cases.schemas import CaseItem
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
 from crm.core.pagination import Pagination, page_link
 from crm.models import Account
 from crm.records.caching import CachedList
-from crm.records.schemas import TeamBrief, link_objects
+from crm.records.schemas import ContactBrief, ContactLookup, TeamBrief, UserLookup, link_objects
+from crm.tasks.permissions import Tasks
+from crm.tasks.schemas import TaskItem
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
@@ -109,7 +110,9 @@ async def create_account(body: AccountCreate, accounts: Accounts) -> AccountItem
 
 
 @router.get("/{account_id}/", response_model=AccountDetailOut)
-async def account_detail(account_id: uuid.UUID, accounts: Accounts) -> AccountDetailOut:
+async def account_detail(
+    account_id: uuid.UUID, accounts: Accounts, cases: Cases, tasks: Tasks
+) -> AccountDetailOut:
     account = await accounts.get_visible(account_id)
     opportunities = [OpportunityBrief.of(o) for o in await accounts.opportunities_of(account)]
     links = link_objects(account)
@@ -124,8 +127,8 @@ async def account_detail(account_id: uuid.UUID, accounts: Accounts) -> AccountDe
         tags=links["tags"],
         comments=comments,
         attachments=attachments,
-        cases=[],
-        tasks=[],
+        cases=[CaseItem.of(c) for c in await cases.of_account(account.id)],
+        tasks=[TaskItem.of(t) for t in await tasks.of_account(account.id)],
         invoices=[],
         emails=[AccountEmailOut.of(e) for e in await accounts.emails_of(account)],
         users_mention=await accounts.users_mention(account),

@@ -11,10 +11,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, EmailStr, Field, field_validator
 
 from crm.activity.schemas import AttachmentRead, CommentRead
+from crm.cases.schemas import CaseItem
 from crm.core.schemas import InputSchema, NameList, NonEmptyStr, ReadSchema, UUIDList
-from crm.models import Account, Contact, Opportunity, OutboundEmail
-from crm.records.repository import LinkIds, Pick
-from crm.records.schemas import LinksIn, TeamBrief, link_ids
+from crm.models import Account, Opportunity, OutboundEmail
+from crm.records.repository import LinkIds
+from crm.records.schemas import (
+    ContactBrief,
+    ContactLookup,
+    LinksIn,
+    TeamBrief,
+    UserLookup,
+    link_ids,
+)
+from crm.tasks.schemas import TaskItem
 from crm.users.schemas import MemberBrief
 
 AccountStatus = Literal["open", "closed"]
@@ -122,18 +131,6 @@ class AccountItem(ReadSchema):
         )
 
 
-class ContactBrief(ReadSchema):
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    primary_email: str
-    mobile_number: str | None
-
-    @classmethod
-    def of(cls, contact: Contact) -> ContactBrief:
-        return cls.model_validate(contact)
-
-
 class OpportunityBrief(ReadSchema):
     id: uuid.UUID
     name: str
@@ -146,25 +143,6 @@ class OpportunityBrief(ReadSchema):
     @classmethod
     def of(cls, opportunity: Opportunity) -> OpportunityBrief:
         return cls.model_validate(opportunity)
-
-
-class UserLookup(ReadSchema):
-    id: uuid.UUID
-    email: str
-
-    @classmethod
-    def of(cls, pick: Pick) -> UserLookup:
-        return cls(id=pick.id, email=pick.text)
-
-
-class ContactLookup(ReadSchema):
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-
-    @classmethod
-    def of(cls, pick: Pick) -> ContactLookup:
-        return cls(id=pick.id, first_name=pick.text, last_name=pick.text2)
 
 
 class AccountListOut(ReadSchema):
@@ -194,9 +172,9 @@ class AccountDetailOut(ReadSchema):
     tags: list[str]
     comments: list[CommentRead]
     attachments: list[AttachmentRead]
-    # Cases, tasks and invoices arrive with the service modules; until then an account has none.
-    cases: list[Any]
-    tasks: list[Any]
+    # The account's cases and tasks the caller can see; invoices arrive with their module.
+    cases: list[CaseItem]
+    tasks: list[TaskItem]
     invoices: list[Any]
     emails: list[AccountEmailOut]
     users_mention: list[dict[str, str]]

@@ -17,15 +17,32 @@ from crm.activity.schemas import (
     AccountComment,
     ActivityAdded,
     AttachmentRead,
+    CaseAttachment,
+    CaseComment,
     CommentRead,
     ContactAttachment,
     ContactComment,
+    EventAttachment,
+    EventComment,
     LeadAttachment,
     LeadComment,
     OpportunityAttachment,
     OpportunityComment,
+    TaskAttachment,
+    TaskComment,
 )
-from crm.models import PARENT_TABLES, Account, Attachment, Comment, Contact, Lead, Opportunity
+from crm.models import (
+    PARENT_TABLES,
+    Account,
+    Attachment,
+    Case,
+    Comment,
+    Contact,
+    Event,
+    Lead,
+    Opportunity,
+    Task,
+)
 from crm.models.records import SalesRecord
 
 
@@ -123,6 +140,33 @@ RECORD_TYPES: dict[str, RecordType] = {
             comment_schema=OpportunityComment,
             attachment_schema=OpportunityAttachment,
             added_schema=ActivityAdded[OpportunityComment, OpportunityAttachment],
+        ),
+        RecordType(
+            module="cases",
+            kind="case",
+            model=Case,
+            attachment_field="case_attachment",
+            comment_schema=CaseComment,
+            attachment_schema=CaseAttachment,
+            added_schema=ActivityAdded[CaseComment, CaseAttachment],
+        ),
+        RecordType(
+            module="tasks",
+            kind="task",
+            model=Task,
+            attachment_field="task_attachment",
+            comment_schema=TaskComment,
+            attachment_schema=TaskAttachment,
+            added_schema=ActivityAdded[TaskComment, TaskAttachment],
+        ),
+        RecordType(
+            module="events",
+            kind="event",
+            model=Event,
+            attachment_field="event_attachment",
+            comment_schema=EventComment,
+            attachment_schema=EventAttachment,
+            added_schema=ActivityAdded[EventComment, EventAttachment],
         ),
     )
 }

@@ -67,6 +67,18 @@ class OpportunityComment(CommentRead):
     opportunity: uuid.UUID
 
 
+class CaseComment(CommentRead):
+    case: uuid.UUID
+
+
+class TaskComment(CommentRead):
+    task: uuid.UUID
+
+
+class EventComment(CommentRead):
+    event: uuid.UUID
+
+
 class AttachmentRead(ReadSchema):
     id: uuid.UUID
     file_name: str
@@ -92,6 +104,18 @@ class LeadAttachment(AttachmentRead):
 
 class OpportunityAttachment(AttachmentRead):
     opportunity: uuid.UUID
+
+
+class CaseAttachment(AttachmentRead):
+    case: uuid.UUID
+
+
+class TaskAttachment(AttachmentRead):
+    task: uuid.UUID
+
+
+class EventAttachment(AttachmentRead):
+    event: uuid.UUID
 
 
 C = TypeVar("C", bound=CommentRead)

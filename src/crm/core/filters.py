@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 
 from crm.core.errors import ValidationFailed
+from crm.core.schemas import choice_of
 
 
 def id_list(values: Sequence[str] | None, field: str) -> list[uuid.UUID] | None:
@@ -26,3 +27,20 @@ def id_list(values: Sequence[str] | None, field: str) -> list[uuid.UUID] | None:
             except ValueError as exc:
                 raise ValidationFailed.on(field, f"{part!r} is not a valid id") from exc
     return ids or None
+
+
+def text_list(values: Sequence[str] | None) -> list[str] | None:
+    """Repeated parameters and comma lists, flattened, blanks dropped (tag names ...)."""
+    found = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+    return found or None
+
+
+def choice_filter(value: str | None, choices: tuple[str, ...], field: str) -> str | None:
+    """A vocabulary filter in its stored spelling (any case); 400 naming the choices when it
+    names none; None when blank."""
+    if value is None or not value.strip():
+        return None
+    found = choice_of(choices, value)
+    if found is None:
+        raise ValidationFailed.on(field, f"Use one of: {', '.join(choices)}")
+    return found

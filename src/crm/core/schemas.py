@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
@@ -107,3 +108,26 @@ class ReadSchema(BaseModel):
 class Message(BaseModel):
     error: bool = False
     message: str
+
+
+def _key(value: str) -> str:
+    return " ".join(value.split()).lower()
+
+
+def choice_of(choices: tuple[str, ...], value: str) -> str | None:
+    """The spelling in ``choices`` of ``value``, matched regardless of case and runs of
+    spaces; None when it names none."""
+    wanted = _key(value)
+    return next((choice for choice in choices if _key(choice) == wanted), None)
+
+
+def choice_parser(choices: tuple[str, ...], name: str) -> Callable[[str], str]:
+    """A validator storing a vocabulary value in its canonical spelling (or refusing it)."""
+
+    def parse(value: str) -> str:
+        found = choice_of(choices, value)
+        if found is None:
+            raise ValueError(f"Unknown {name} {value!r}; use one of: {', '.join(choices)}")
+        return found
+
+    return parse

@@ -31,6 +31,7 @@ from crm.records.repository import (
     Pick,
     PickerKind,
     assigned_to_any,
+    contacts_by_ids,
     contains_ci,
     equals_ci,
     link_ids_of,
@@ -135,12 +136,7 @@ class LeadRepository:
     # -- what a lead points at ------------------------------------------------------------
 
     async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
-        if not ids:
-            return []
-        statement = select(Contact).where(
-            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
-        )
-        return list((await self.session.execute(statement)).scalars())
+        return await contacts_by_ids(self.session, self.tenant, ids)
 
     async def company_exists(self, company_id: uuid.UUID) -> bool:
         statement = select(Company.id).where(

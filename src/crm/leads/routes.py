@@ -14,13 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from crm.accounts.schemas import (
-    AccountItem,
-    ContactBrief,
-    ContactLookup,
-    OpportunityBrief,
-    UserLookup,
-)
+from crm.accounts.schemas import AccountItem, OpportunityBrief
 from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
@@ -45,7 +39,7 @@ from crm.leads.schemas import (
 from crm.leads.service import LeadWrite
 from crm.models import Lead
 from crm.records.caching import CachedList
-from crm.records.schemas import link_objects
+from crm.records.schemas import ContactBrief, ContactLookup, UserLookup, link_objects
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 

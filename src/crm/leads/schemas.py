@@ -10,17 +10,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 
-from crm.accounts.schemas import (
-    AccountItem,
-    ContactBrief,
-    ContactLookup,
-    OpportunityBrief,
-    UserLookup,
-)
+from crm.accounts.schemas import AccountItem, OpportunityBrief
 from crm.core.schemas import InputSchema, MoneyIn, MoneyText, NonEmptyStr, ReadSchema, UUIDList
 from crm.models import Account, Contact, Lead, Opportunity
 from crm.records.repository import LinkIds
-from crm.records.schemas import LinksIn, TeamBrief, link_ids
+from crm.records.schemas import (
+    ContactBrief,
+    ContactLookup,
+    LinksIn,
+    TeamBrief,
+    UserLookup,
+    link_ids,
+)
 from crm.users.schemas import MemberBrief
 
 LeadStatus = Literal["assigned", "in process", "converted", "recycled", "closed"]

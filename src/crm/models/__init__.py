@@ -3,11 +3,15 @@
 from crm.models import changes as _changes  # noqa: F401 - registers the version bump
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
+from crm.models.cases import Case
+from crm.models.documents import Document
+from crm.models.events import Event
 from crm.models.identity import Address, AuthSession, Org, Profile, User
 from crm.models.imports import LeadImport
 from crm.models.mail import OutboundEmail
 from crm.models.sales import Account, Company, Contact, Lead, Opportunity
 from crm.models.tags import Tag
+from crm.models.tasks import Task
 from crm.models.teams import Team, team_members
 
 __all__ = [
@@ -17,9 +21,12 @@ __all__ = [
     "Address",
     "Attachment",
     "AuthSession",
+    "Case",
     "Comment",
     "Company",
     "Contact",
+    "Document",
+    "Event",
     "Lead",
     "LeadImport",
     "Opportunity",
@@ -27,6 +34,7 @@ __all__ = [
     "OutboundEmail",
     "Profile",
     "Tag",
+    "Task",
     "Team",
     "User",
     "api_setting_assignees",

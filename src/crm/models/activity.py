@@ -24,6 +24,9 @@ PARENT_TABLES: dict[str, str] = {
     "contact": "contacts",
     "lead": "leads",
     "opportunity": "opportunities",
+    "case": "cases",
+    "task": "tasks",
+    "event": "events",
 }
 
 
@@ -55,6 +58,24 @@ class _HasParent:
     def opportunity_id(cls) -> Mapped[uuid.UUID | None]:
         return mapped_column(
             Uuid, ForeignKey("opportunities.id", ondelete="CASCADE"), default=None, index=True
+        )
+
+    @declared_attr
+    def case_id(cls) -> Mapped[uuid.UUID | None]:
+        return mapped_column(
+            Uuid, ForeignKey("cases.id", ondelete="CASCADE"), default=None, index=True
+        )
+
+    @declared_attr
+    def task_id(cls) -> Mapped[uuid.UUID | None]:
+        return mapped_column(
+            Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), default=None, index=True
+        )
+
+    @declared_attr
+    def event_id(cls) -> Mapped[uuid.UUID | None]:
+        return mapped_column(
+            Uuid, ForeignKey("events.id", ondelete="CASCADE"), default=None, index=True
         )
 
     @property

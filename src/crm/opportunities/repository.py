@@ -24,12 +24,14 @@ from crm.records.repository import (
     Pick,
     PickerKind,
     assigned_to_any,
+    contacts_by_ids,
     contains_ci,
     link_ids_of,
     link_loaders,
     pickers,
     tagged_with,
     visible,
+    visible_by_id,
 )
 
 
@@ -159,16 +161,10 @@ class OpportunityRepository:
         return (await self.session.scalar(statement.limit(1))) is not None
 
     async def visible_account(self, account_id: uuid.UUID) -> Account | None:
-        statement = visible(Account, self.tenant).where(Account.id == account_id)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        return await visible_by_id(self.session, self.tenant, Account, account_id)
 
     async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
-        if not ids:
-            return []
-        statement = select(Contact).where(
-            Contact.org_id == self.tenant.org_id, Contact.id.in_(list(ids))
-        )
-        return list((await self.session.execute(statement)).scalars())
+        return await contacts_by_ids(self.session, self.tenant, ids)
 
     async def lookups(self) -> dict[PickerKind, list[Pick]]:
         return await pickers(self.session, self.tenant, ("accounts", "contacts", "users", "teams"))

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from crm.accounts.schemas import AccountItem, ContactBrief, ContactLookup, UserLookup
+from crm.accounts.schemas import AccountItem
 from crm.activity.permissions import Activity
 from crm.core.filters import id_list
 from crm.core.pagination import Page, Pagination
@@ -30,7 +30,7 @@ from crm.opportunities.schemas import (
     stage_key,
 )
 from crm.records.caching import CachedList
-from crm.records.schemas import TeamBrief, link_objects
+from crm.records.schemas import ContactBrief, ContactLookup, TeamBrief, UserLookup, link_objects
 
 router = APIRouter(prefix="/api/opportunities", tags=["opportunities"])
 

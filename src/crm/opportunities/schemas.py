@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, Field
 
-from crm.accounts.schemas import AccountItem, ContactBrief, ContactLookup, UserLookup
+from crm.accounts.schemas import AccountItem
 from crm.activity.schemas import OpportunityAttachment, OpportunityComment
 from crm.core.pagination import Page
 from crm.core.schemas import (
@@ -29,7 +29,14 @@ from crm.core.schemas import (
 )
 from crm.models import Account, Opportunity
 from crm.records.repository import LinkIds
-from crm.records.schemas import LinksIn, TeamBrief, link_ids
+from crm.records.schemas import (
+    ContactBrief,
+    ContactLookup,
+    LinksIn,
+    TeamBrief,
+    UserLookup,
+    link_ids,
+)
 from crm.users.schemas import MemberBrief
 
 STAGE_PROBABILITY: dict[str, int] = {

@@ -256,3 +256,21 @@ async def pickers(
     for row in sorted(rows, key=lambda r: (r[3], r[4])):
         found[row[3]].append(Pick(row[0], row[1], row[2]))
     return found
+
+
+async def contacts_by_ids(
+    session: AsyncSession, tenant: TenantContext, ids: Sequence[uuid.UUID]
+) -> list[Contact]:
+    """The org's contacts among ``ids`` (a record may link any contact of its org)."""
+    if not ids:
+        return []
+    statement = select(Contact).where(Contact.org_id == tenant.org_id, Contact.id.in_(list(ids)))
+    return list((await session.execute(statement)).scalars())
+
+
+async def visible_by_id(
+    session: AsyncSession, tenant: TenantContext, model: type[R], record_id: uuid.UUID
+) -> R | None:
+    """The record if the caller may see it (a record another one may point at)."""
+    statement = visible(model, tenant).where(model.id == record_id)
+    return (await session.execute(statement)).scalar_one_or_none()

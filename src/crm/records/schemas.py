@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
 from crm.core.schemas import InputSchema, NameList, ReadSchema, UUIDList
+from crm.models import Contact
 from crm.models.records import SalesRecord
-from crm.records.repository import LinkIds
+from crm.records.repository import LinkIds, Pick, PickerKind
 from crm.users.schemas import MemberBrief
 
 
@@ -45,3 +47,61 @@ def link_objects(record: SalesRecord) -> dict[str, Any]:
         "teams": [TeamBrief(id=t.id, name=t.name) for t in record.teams],
         "tags": [t.name for t in record.tags],
     }
+
+
+class ContactBrief(ReadSchema):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    primary_email: str
+    mobile_number: str | None
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactBrief:
+        return cls.model_validate(contact)
+
+
+class UserLookup(ReadSchema):
+    id: uuid.UUID
+    email: str
+
+    @classmethod
+    def of(cls, pick: Pick) -> UserLookup:
+        return cls(id=pick.id, email=pick.text)
+
+
+class ContactLookup(ReadSchema):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+
+    @classmethod
+    def of(cls, pick: Pick) -> ContactLookup:
+        return cls(id=pick.id, first_name=pick.text, last_name=pick.text2)
+
+
+class AccountLookup(ReadSchema):
+    id: uuid.UUID
+    name: str
+
+    @classmethod
+    def of(cls, pick: Pick) -> AccountLookup:
+        return cls(id=pick.id, name=pick.text)
+
+
+class RecordLookups(ReadSchema):
+    """The pickers of a record list: visible accounts and contacts, active members, teams."""
+
+    accounts_list: list[AccountLookup]
+    contacts_list: list[ContactLookup]
+    users: list[UserLookup]
+    teams: list[TeamBrief]
+
+    @staticmethod
+    def fields(picks: Mapping[PickerKind, list[Pick]]) -> dict[str, Any]:
+        return {
+            "accounts_list": [AccountLookup.of(a) for a in picks["accounts"]],
+            "contacts_list": [ContactLookup.of(c) for c in picks["contacts"]],
+            "users": [UserLookup.of(u) for u in picks["users"]],
+            "teams": [TeamBrief(id=t.id, name=t.text) for t in picks["teams"]],
+        }
