@@ -15,6 +15,7 @@ import pytest
 from crm.core.db import Database
 from tests.conftest import Factory, Member
 from tests.contracts.test_routes import checksum
+from tests.records.api import RecordApi, field_error, new_account, new_contact, new_team
 from tests.shapes import DENIED, MEMBER_BRIEF_KEYS, NOT_FOUND
 from tests.sql_count import count_statements
 
@@ -71,81 +72,10 @@ UNKNOWN_ACCOUNT = "Not an account of this organization that you can see"
 # -- helpers -----------------------------------------------------------------------------------
 
 
-async def _post(client: httpx.AsyncClient, member: Member, **body: Any) -> httpx.Response:
-    return await client.post("/api/tasks/", json=body, headers=member.headers)
-
-
-async def _create(client: httpx.AsyncClient, member: Member, **body: Any) -> dict[str, Any]:
-    body.setdefault("title", f"Task {uuid.uuid4().hex[:8]}")
-    response = await _post(client, member, **body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def _change(
-    client: httpx.AsyncClient, member: Member, task_id: str, method: str = "PATCH", **body: Any
-) -> httpx.Response:
-    return await client.request(method, f"/api/tasks/{task_id}/", json=body, headers=member.headers)
-
-
-async def _changed(
-    client: httpx.AsyncClient, member: Member, task_id: str, method: str = "PATCH", **body: Any
-) -> dict[str, Any]:
-    response = await _change(client, member, task_id, method, **body)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def _detail(client: httpx.AsyncClient, member: Member, task_id: str) -> dict[str, Any]:
-    response = await client.get(f"/api/tasks/{task_id}/", headers=member.headers)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def _list(client: httpx.AsyncClient, member: Member, **params: Any) -> dict[str, Any]:
-    response = await client.get("/api/tasks/", params=params, headers=member.headers)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def _field_error(response: httpx.Response, field: str) -> list[str]:
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body["error"] is True
-    assert field in body["errors"], body
-    return list(body["errors"][field])
-
-
-def _titles(page: dict[str, Any]) -> list[str]:
-    return [item["title"] for item in page["results"]]
-
-
-async def _account(
-    client: httpx.AsyncClient, member: Member, name: str | None = None, **body: Any
-) -> str:
-    body["name"] = name or f"Account {uuid.uuid4().hex[:8]}"
-    response = await client.post("/api/accounts/", json=body, headers=member.headers)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def _contact(
-    client: httpx.AsyncClient, member: Member, first_name: str = "Ada", last_name: str = "Lovelace"
-) -> str:
-    body = {
-        "first_name": first_name,
-        "last_name": last_name,
-        "primary_email": f"{uuid.uuid4().hex[:10]}@example.com",
-    }
-    response = await client.post("/api/contacts/", json=body, headers=member.headers)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def _team(client: httpx.AsyncClient, admin: Member, name: str) -> str:
-    response = await client.post("/api/teams/", json={"name": name}, headers=admin.headers)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+API = RecordApi("/api/tasks/", "title", "Task")
+_post, _create, _change, _changed = API.post, API.create, API.change, API.changed
+_detail, _list, _titles = API.detail, API.list, API.names
+_field_error, _account, _contact, _team = field_error, new_account, new_contact, new_team
 
 
 @pytest.fixture
