@@ -141,6 +141,7 @@ class DocumentService:
         if changes.get("shared_with") is not None:
             document.shared_with = await self.teams.existing(changes["shared_with"], "shared_with")
         replaced = None
+        stored: StoredFile | None = None
         if upload is not None:
             stored, head, file_name = await self._store(upload)
             replaced = document.storage_key
@@ -151,9 +152,10 @@ class DocumentService:
         try:
             await self.session.flush()
         except BaseException:
-            if upload is not None:
+            # The session is rolled back: use the key in hand, not the expired attribute.
+            if stored is not None:
                 with anyio.CancelScope(shield=True):
-                    await self.storage.delete(document.storage_key)
+                    await self.storage.delete(stored.key)
             raise
         return await self._reload(document.id), replaced
 
