@@ -113,7 +113,7 @@ async def list_events(
 async def event_occurrences(
     events: Events,
     start: Annotated[date, Query(description="First day of the window, YYYY-MM-DD")],
-    end: Annotated[date, Query(description="Last day of the window (at most 366 days on)")],
+    end: Annotated[date, Query(description="Last day of the window (366 days at most)")],
     name: NameQuery = None,
     event_type: TypeQuery = None,
     status_: StatusQuery = None,

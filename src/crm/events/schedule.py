@@ -85,6 +85,8 @@ def normalise_days(values: list[str]) -> list[str]:
     by_key = {day.lower(): day for day in WEEKDAYS}
     chosen = set()
     for value in values:
+        if not isinstance(value, str):
+            raise ValueError(f"Weekdays are names, not {value!r}")
         day = by_key.get(value.strip().lower())
         if day is None:
             raise ValueError(f"Unknown weekday {value!r}; use one of: {', '.join(WEEKDAYS)}")

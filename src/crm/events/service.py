@@ -6,7 +6,7 @@ admin, creator or assignee; delete: admin or creator."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from crm.events.errors import (
@@ -51,7 +51,7 @@ class EventService(RecordService[Event, EventRepository]):
         """Every day a visible event happens on within [first, last], in time order."""
         if last < first:
             raise BadSchedule("end", "The window ends before it starts")
-        if last - first > timedelta(days=MAX_WINDOW_DAYS):
+        if (last - first).days + 1 > MAX_WINDOW_DAYS:
             raise BadSchedule("end", f"Ask for at most {MAX_WINDOW_DAYS} days at a time")
         found = [
             Occurrence.on(event, day)
