@@ -630,6 +630,11 @@ async def test_list_filters(client: httpx.AsyncClient, factory: Factory, admin: 
         "Product SPEC",
         "Roadmap",
     ]
+    assert await titles(shared_to=f'["{ann.profile_id}", "{bob.profile_id}"]') == [
+        "Price list",
+        "Product SPEC",
+        "Roadmap",
+    ]
     assert await titles(title="spec", status="active", shared_to=ann.profile_id) == ["Product SPEC"]
     assert await titles(shared_with=str(uuid.uuid4())) == []
     bad_status = await client.get(

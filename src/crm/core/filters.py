@@ -1,11 +1,13 @@
 """Query-string filter parsing shared by every list (§1.5).
 
-Id filters accept several values, as repeated parameters or a comma list; a value that is
-not a UUID is a 400 on that parameter, never a 500.
+Id filters accept several values, as repeated parameters, a comma list or a JSON array (as
+Django-CRM's clients send them); a value that is not a UUID is a 400 on that parameter,
+never a 500.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -13,12 +15,24 @@ from crm.core.errors import ValidationFailed
 from crm.core.schemas import choice_of
 
 
+def _parts(value: str) -> list[str]:
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [str(item) for item in parsed]
+    return value.split(",")
+
+
 def id_list(values: Sequence[str] | None, field: str) -> list[uuid.UUID] | None:
     if not values:
         return None
     ids: list[uuid.UUID] = []
     for value in values:
-        for part in value.split(","):
+        for part in _parts(value):
             part = part.strip()
             if not part:
                 continue
