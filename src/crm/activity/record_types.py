@@ -51,10 +51,18 @@ class RecordType:
     module: str  # the path segment: /api/<module>/
     kind: str  # the parent key in responses and the parent column prefix: <kind>_id
     model: type[SalesRecord]
-    attachment_field: str  # the legacy multipart field name of the file
     comment_schema: type[CommentRead]
     attachment_schema: type[AttachmentRead]
-    added_schema: type[ActivityAdded[Any, Any]]
+
+    @property
+    def attachment_field(self) -> str:
+        """The legacy multipart field name of the file (``account_attachment`` ...)."""
+        return f"{self.kind}_attachment"
+
+    @property
+    def added_schema(self) -> type[ActivityAdded[Any, Any]]:
+        # pydantic caches each parametrisation: this is the same class every time.
+        return ActivityAdded[self.comment_schema, self.attachment_schema]  # type: ignore[name-defined]
 
     @property
     def id_param(self) -> str:
@@ -109,64 +117,50 @@ RECORD_TYPES: dict[str, RecordType] = {
             module="accounts",
             kind="account",
             model=Account,
-            attachment_field="account_attachment",
             comment_schema=AccountComment,
             attachment_schema=AccountAttachment,
-            added_schema=ActivityAdded[AccountComment, AccountAttachment],
         ),
         RecordType(
             module="contacts",
             kind="contact",
             model=Contact,
-            attachment_field="contact_attachment",
             comment_schema=ContactComment,
             attachment_schema=ContactAttachment,
-            added_schema=ActivityAdded[ContactComment, ContactAttachment],
         ),
         RecordType(
             module="leads",
             kind="lead",
             model=Lead,
-            attachment_field="lead_attachment",
             comment_schema=LeadComment,
             attachment_schema=LeadAttachment,
-            added_schema=ActivityAdded[LeadComment, LeadAttachment],
         ),
         RecordType(
             module="opportunities",
             kind="opportunity",
             model=Opportunity,
-            attachment_field="opportunity_attachment",
             comment_schema=OpportunityComment,
             attachment_schema=OpportunityAttachment,
-            added_schema=ActivityAdded[OpportunityComment, OpportunityAttachment],
         ),
         RecordType(
             module="cases",
             kind="case",
             model=Case,
-            attachment_field="case_attachment",
             comment_schema=CaseComment,
             attachment_schema=CaseAttachment,
-            added_schema=ActivityAdded[CaseComment, CaseAttachment],
         ),
         RecordType(
             module="tasks",
             kind="task",
             model=Task,
-            attachment_field="task_attachment",
             comment_schema=TaskComment,
             attachment_schema=TaskAttachment,
-            added_schema=ActivityAdded[TaskComment, TaskAttachment],
         ),
         RecordType(
             module="events",
             kind="event",
             model=Event,
-            attachment_field="event_attachment",
             comment_schema=EventComment,
             attachment_schema=EventAttachment,
-            added_schema=ActivityAdded[EventComment, EventAttachment],
         ),
     )
 }

@@ -15,7 +15,6 @@ type is built per record type at run time, and FastAPI reads annotations as obje
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
@@ -35,8 +34,13 @@ from crm.activity.schemas import (
     CommentIn,
     CommentRead,
 )
-from crm.core.storage import CHUNK_BYTES
-from crm.core.uploads import content_disposition, form_content_type, read_form, read_json
+from crm.core.uploads import (
+    file_response,
+    form_content_type,
+    read_form,
+    read_json,
+    upload_chunks,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -58,11 +62,6 @@ def _comment_in(payload: Any) -> CommentIn:
         ) from exc
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK_BYTES):
-        yield chunk
-
-
 def _upload_of(form: FormData, record_type: RecordType, max_bytes: int) -> AttachmentUpload | None:
     upload: AttachmentUpload | None = None
     for field, value in form.multi_items():
@@ -72,7 +71,10 @@ def _upload_of(form: FormData, record_type: RecordType, max_bytes: int) -> Attac
             raise UnexpectedFileField(field, record_type.file_fields)
         if value.filename:  # a browser sends an empty, nameless part when no file was chosen
             upload = AttachmentUpload(
-                filename=value.filename, field=field, chunks=_chunks(value), max_bytes=max_bytes
+                filename=value.filename,
+                field=field,
+                chunks=upload_chunks(value),
+                max_bytes=max_bytes,
             )
     return upload
 
@@ -153,18 +155,7 @@ def _add_routes(record_type: RecordType) -> None:
     async def download_attachment(
         attachment_id: AttachmentId, activity: Activity
     ) -> StreamingResponse:
-        download = await activity.download(record_type, attachment_id)
-        return StreamingResponse(
-            download.chunks,
-            media_type=download.content_type,
-            headers={
-                "Content-Disposition": content_disposition(download.file_name),
-                "Content-Length": str(download.size),
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; sandbox",
-                "Cache-Control": "private, no-cache",
-            },
-        )
+        return file_response(await activity.download(record_type, attachment_id))
 
     async def delete_attachment(
         attachment_id: AttachmentId, activity: Activity, background: BackgroundTasks

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -47,7 +47,7 @@ from crm.activity.schemas import (
 )
 from crm.core.errors import NotFound, PermissionDenied
 from crm.core.permissions import ensure_can_delete
-from crm.core.storage import Storage, peek
+from crm.core.storage import Download, Storage, peek
 from crm.core.tenancy import TenantContext
 from crm.core.uploads import SNIFF_BYTES, sanitize_filename, sniff_content_type
 from crm.models import Attachment, Comment
@@ -61,14 +61,6 @@ class Parent:
 
     record_type: RecordType
     id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    file_name: str
-    content_type: str
-    size: int
-    chunks: AsyncIterator[bytes]
 
 
 class ActivityService:

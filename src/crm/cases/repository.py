@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.models import Case
 from crm.records.module import RecordRepository
@@ -47,8 +44,3 @@ class CaseFilters:
 
 class CaseRepository(RecordRepository[Case]):
     model = Case
-
-    def _loaders(self) -> list[_AbstractLoad]:
-        # The detail shows the account's name.
-        loaders: list[Any] = [*super()._loaders(), joinedload(Case.account)]
-        return loaders

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from crm.cases.errors import CaseNameTaken, UnknownAccount, UnknownContacts
+from crm.cases.errors import CaseNameTaken
 from crm.cases.repository import CaseRepository
 from crm.cases.schemas import CLOSED, CaseCreate, CaseUpdate
 from crm.core.clock import today
@@ -27,8 +27,6 @@ class CaseService(RecordService[Case, CaseRepository]):
     kind = "case"
     repository = CaseRepository
     name_taken_error = CaseNameTaken
-    unknown_account_error = UnknownAccount
-    unknown_contacts_error = UnknownContacts
 
     async def create(self, data: CaseCreate) -> Case:
         await self._check_name(data.name)

@@ -39,6 +39,16 @@ class StoredFile:
     sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A stored file on its way out: the name and type to announce, its size and bytes."""
+
+    file_name: str
+    content_type: str
+    size: int
+    chunks: AsyncIterable[bytes]
+
+
 class StoredFileMissing(NotFound):
     """A database row names a file the storage no longer has."""
 

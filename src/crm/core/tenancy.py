@@ -94,6 +94,11 @@ def unscoped(session: AsyncSession) -> Iterator[None]:
         session.info[_UNSCOPED_KEY] = previous
 
 
+def is_tenant_table(table: FromClause) -> bool:
+    """Whether rows of ``table`` belong to an org (its model is ``TenantOwned``)."""
+    return table in _tenant_tables()
+
+
 @functools.cache
 def _tenant_tables() -> frozenset[FromClause]:
     return frozenset(
@@ -117,9 +122,8 @@ def _touches_tenant_table(state: ORMExecuteState) -> bool:
         return known
     touches = any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
     if not touches and isinstance(statement, ClauseElement):
-        tenant_tables = _tenant_tables()
         touches = any(
-            isinstance(element, Table) and element in tenant_tables
+            isinstance(element, Table) and is_tenant_table(element)
             for element in iterate(statement)
         )
     _TOUCHES[statement] = touches

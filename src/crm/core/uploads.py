@@ -13,16 +13,18 @@ import codecs
 import json
 import struct
 import unicodedata
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 from python_multipart.multipart import parse_options_header
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from crm.core.errors import PayloadTooLarge, ValidationFailed
+from crm.core.storage import CHUNK_BYTES, Download
 
 MAX_FILENAME_LENGTH = 255
 # Enough for every magic number below and for the first few entries of an OOXML zip.
@@ -199,3 +201,25 @@ async def read_json(request: Request, *, max_bytes: int) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise ValidationFailed("Malformed JSON body", code="malformed_json") from exc
+
+
+async def upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    """A spooled upload's bytes, a chunk at a time (for ``Storage.save``)."""
+    while chunk := await upload.read(CHUNK_BYTES):
+        yield chunk
+
+
+def file_response(download: Download) -> StreamingResponse:
+    """A stored file as a download: its sniffed type, never rendered by the browser as a
+    page of this origin (nosniff, a sandboxing CSP), and not kept in shared caches."""
+    return StreamingResponse(
+        download.chunks,
+        media_type=download.content_type,
+        headers={
+            "Content-Disposition": content_disposition(download.file_name),
+            "Content-Length": str(download.size),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-cache",
+        },
+    )

@@ -5,7 +5,6 @@ update without a file may also be JSON)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import PurePath
 from typing import Annotated, Any
 
@@ -17,8 +16,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from crm.core.filters import choice_filter, id_list
 from crm.core.pagination import Page, Pagination
-from crm.core.storage import CHUNK_BYTES
-from crm.core.uploads import content_disposition, form_content_type, read_form, read_json
+from crm.core.uploads import (
+    file_response,
+    form_content_type,
+    read_form,
+    read_json,
+    upload_chunks,
+)
 from crm.documents.permissions import Documents
 from crm.documents.repository import DocumentFilters
 from crm.documents.schemas import (
@@ -63,11 +67,6 @@ _FORM_BODY: dict[str, Any] = {
 }
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK_BYTES):
-        yield chunk
-
-
 def _fields(values: dict[str, Any]) -> DocumentFields:
     try:
         return DocumentFields.model_validate(values)
@@ -91,7 +90,7 @@ async def _read_body(request: Request) -> tuple[DocumentFields, Upload | None, F
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if key in FILE_FIELDS and value.filename:
-                    upload = Upload(value.filename, _chunks(value), max_upload)
+                    upload = Upload(value.filename, upload_chunks(value), max_upload)
                 continue
             values.setdefault(key, []).append(value)
         flat = {k: v[0] if len(v) == 1 else v for k, v in values.items()}
@@ -202,15 +201,4 @@ async def delete_document(
 @router.get("/{document_id}/download/")
 async def download_document(document_id: uuid.UUID, documents: Documents) -> StreamingResponse:
     """The file, to whoever may see the document."""
-    download = await documents.download(document_id)
-    return StreamingResponse(
-        download.chunks,
-        media_type=download.content_type,
-        headers={
-            "Content-Disposition": content_disposition(download.file_name),
-            "Content-Length": str(download.size),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-cache",
-        },
-    )
+    return file_response(await documents.download(document_id))

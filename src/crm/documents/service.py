@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.permissions import ensure_can_delete
-from crm.core.storage import Storage, StoredFile, peek
+from crm.core.storage import Download, Storage, StoredFile, peek
 from crm.core.tenancy import TenantContext
 from crm.core.uploads import sanitize_filename, sniff_content_type
 from crm.documents.errors import DocumentFileMissing, DocumentTitleTaken, EmptyDocument
@@ -35,14 +35,6 @@ class Upload:
     filename: str
     chunks: AsyncIterable[bytes]
     max_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    file_name: str
-    content_type: str
-    size: int
-    chunks: AsyncIterable[bytes]
 
 
 class DocumentService:

@@ -13,25 +13,6 @@ class EventNameTaken(ValidationFailed):
         super().__init__(field_errors={"name": [self.default_message]})
 
 
-class UnknownAccount(ValidationFailed):
-    """Events have no account; kept for the kit's interface (never raised)."""
-
-    code = "unknown_account"
-    default_message = "Events have no account"
-
-    def __init__(self) -> None:
-        super().__init__(self.default_message, field_errors={"account": [self.default_message]})
-
-
-class UnknownContacts(ValidationFailed):
-    code = "unknown_contacts"
-    default_message = "Not contacts of this organization"
-
-    def __init__(self, missing: list[str]) -> None:
-        text = f"{self.default_message}: {', '.join(missing)}"
-        super().__init__(text, field_errors={"contacts": [text]})
-
-
 class ImmutableField(ValidationFailed):
     code = "immutable_field"
 

@@ -52,7 +52,7 @@ def problems(rule: Rule) -> list[tuple[str, str]]:
             found.append(("end_date", "A recurring event ends on a later day than it starts"))
         if rule.end_time is not None and rule.end_time < rule.start_time:
             found.append(("end_time", "The end time cannot be before the start time"))
-        elif rule.recurring_days and not any(True for _ in days_of(rule)):
+        elif rule.recurring_days and first_day(rule) is None:
             found.append(("recurring_days", "No chosen weekday falls between the dates"))
     elif (
         rule.end_time is not None
@@ -77,6 +77,12 @@ def days_of(rule: Rule, first: date | None = None, last: date | None = None) -> 
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def first_day(rule: Rule) -> date | None:
+    """The first day the event happens on: within a week of its start, if at all."""
+    week = days_of(rule, last=rule.start_date + timedelta(days=6))
+    return week[0] if week else None
 
 
 def normalise_days(values: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from crm.activity.schemas import EventAttachment, EventComment
 from crm.core.pagination import Page
 from crm.core.schemas import NonEmptyStr, ReadSchema, UUIDList, choice_parser
-from crm.events.schedule import WEEKDAYS, days_of, normalise_days
+from crm.events.schedule import WEEKDAYS, first_day, normalise_days
 from crm.events.schedule import Rule as ScheduleRule
 from crm.models import Event
 from crm.records.repository import LinkIds
@@ -132,7 +132,6 @@ class EventItem(ReadSchema):
 
     @classmethod
     def of(cls, event: Event, links: LinkIds | None = None) -> EventItem:
-        first = days_of(rule_of(event))
         return cls(
             id=event.id,
             name=event.name,
@@ -143,7 +142,7 @@ class EventItem(ReadSchema):
             end_date=event.end_date,
             end_time=event.end_time,
             recurring_days=list(event.recurring_days or []),
-            date_of_meeting=first[0] if first else None,
+            date_of_meeting=first_day(rule_of(event)),
             description=event.description,
             is_active=event.is_active,
             disabled=event.disabled,

@@ -13,8 +13,6 @@ from crm.events.errors import (
     BadSchedule,
     EventNameTaken,
     ImmutableField,
-    UnknownAccount,
-    UnknownContacts,
 )
 from crm.events.repository import EventFilters, EventRepository
 from crm.events.schedule import MAX_WINDOW_DAYS, days_of, problems
@@ -44,8 +42,6 @@ class EventService(RecordService[Event, EventRepository]):
     kind = "event"
     repository = EventRepository
     name_taken_error = EventNameTaken
-    unknown_account_error = UnknownAccount
-    unknown_contacts_error = UnknownContacts
 
     async def occurrences(self, filters: EventFilters, first: date, last: date) -> list[Occurrence]:
         """Every day a visible event happens on within [first, last], in time order."""

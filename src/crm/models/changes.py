@@ -24,7 +24,7 @@ from sqlalchemy import Table, Uuid, bindparam, event, text, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from crm.core.db import CRMSession
-from crm.core.tenancy import TenantOwned, current_tenant
+from crm.core.tenancy import TenantOwned, current_tenant, is_tenant_table
 from crm.models.identity import Org, User
 
 _ORGS = "crm.changed_orgs"
@@ -66,9 +66,7 @@ def _note_dml(state: ORMExecuteState) -> None:
     table = _target(state)
     if table is None or table is Org.__table__:
         return
-    tenant_owned = any(
-        m.local_table is table and issubclass(m.class_, TenantOwned) for m in Org.registry.mappers
-    )
+    tenant_owned = is_tenant_table(table)
     if not tenant_owned and table is not User.__table__:
         return
     tenant = current_tenant(state.session)

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.activity.schemas import AttachmentRead, CommentRead
@@ -24,6 +25,7 @@ from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact
 from crm.models.records import SalesRecord
+from crm.records.errors import UnknownAccount, UnknownContacts
 from crm.records.repository import (
     LinkIds,
     Pick,
@@ -54,8 +56,15 @@ class RecordRepository(Generic[R]):
         self.session = session
         self.tenant = tenant
 
-    def _loaders(self) -> list[_AbstractLoad]:
+    def _link_loaders(self) -> list[_AbstractLoad]:
         return [*link_loaders(self.model), selectinload(self.model.contacts)]
+
+    def _loaders(self) -> list[_AbstractLoad]:
+        """What a detail shows: the links, and the account (for its name) when there is one."""
+        loaders = self._link_loaders()
+        if "account" in sa_inspect(self.model).relationships:
+            loaders.append(joinedload(self.model.account))
+        return loaders
 
     def _filtered(self, filters: Filters) -> Select[Any]:
         return visible(self.model, self.tenant).where(*filters.conditions())
@@ -97,7 +106,7 @@ class RecordRepository(Generic[R]):
         statement = (
             visible(self.model, self.tenant)
             .where(self.model.account_id == account_id)
-            .options(*link_loaders(self.model), selectinload(self.model.contacts))
+            .options(*self._link_loaders())
             .order_by(*self._newest_first())
         )
         return list((await self.session.execute(statement)).scalars())
@@ -133,11 +142,7 @@ class RecordService(Generic[R, Repo]):
 
     kind: ClassVar[str]  # the activity kind: "case", "task" ...
     repository: ClassVar[type[Any]]  # the module's RecordRepository subclass
-    # The module's errors (each a ValidationFailed): a taken name; an account the caller
-    # cannot use; contacts not of the org (called with the missing ids).
-    name_taken_error: ClassVar[type[Any]]
-    unknown_account_error: ClassVar[type[Any]]
-    unknown_contacts_error: ClassVar[type[Any]]
+    name_taken_error: ClassVar[type[Any]]  # the module's ValidationFailed for a taken name
 
     def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
         self.session = session
@@ -213,7 +218,7 @@ class RecordService(Generic[R, Repo]):
             return None
         account = await self.records.visible_account(account_id)
         if account is None:
-            raise type(self).unknown_account_error()
+            raise UnknownAccount()
         return account.id
 
     async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
@@ -221,7 +226,7 @@ class RecordService(Generic[R, Repo]):
         found = {c.id: c for c in await self.records.contacts_by_ids(wanted)}
         missing = [str(i) for i in wanted if i not in found]
         if missing:
-            raise type(self).unknown_contacts_error(missing)
+            raise UnknownContacts(missing)
         return [found[i] for i in wanted]
 
     async def _reload(self, record_id: uuid.UUID) -> R:

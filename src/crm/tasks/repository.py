@@ -5,11 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.models import Task
 from crm.records.module import RecordRepository
@@ -49,8 +46,3 @@ class TaskFilters:
 class TaskRepository(RecordRepository[Task]):
     model = Task
     name_field = "title"
-
-    def _loaders(self) -> list[_AbstractLoad]:
-        # The detail shows the account's name.
-        loaders: list[Any] = [*super()._loaders(), joinedload(Task.account)]
-        return loaders

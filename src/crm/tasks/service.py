@@ -11,7 +11,7 @@ from typing import Any
 from crm.models import Task
 from crm.records.module import RecordService
 from crm.records.service import LINK_FIELDS
-from crm.tasks.errors import TaskTitleTaken, UnknownAccount, UnknownContacts
+from crm.tasks.errors import TaskTitleTaken
 from crm.tasks.repository import TaskRepository
 from crm.tasks.schemas import TaskCreate, TaskUpdate
 
@@ -25,8 +25,6 @@ class TaskService(RecordService[Task, TaskRepository]):
     kind = "task"
     repository = TaskRepository
     name_taken_error = TaskTitleTaken
-    unknown_account_error = UnknownAccount
-    unknown_contacts_error = UnknownContacts
 
     async def create(self, data: TaskCreate) -> Task:
         await self._check_name(data.title)
