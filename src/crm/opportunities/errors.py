@@ -23,12 +23,3 @@ class UnknownAccount(ValidationFailed):
     def __init__(self, message: str | None = None) -> None:
         text = message or self.default_message
         super().__init__(text, field_errors={"account": [text]})
-
-
-class UnknownContacts(ValidationFailed):
-    code = "unknown_contacts"
-    default_message = "Not contacts of this organization"
-
-    def __init__(self, missing: list[str]) -> None:
-        text = f"{self.default_message}: {', '.join(missing)}"
-        super().__init__(text, field_errors={"contacts": [text]})

@@ -31,7 +31,7 @@ from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
-from crm.opportunities.errors import OpportunityNameTaken, UnknownAccount, UnknownContacts
+from crm.opportunities.errors import OpportunityNameTaken, UnknownAccount
 from crm.opportunities.repository import OpportunityFilters, OpportunityRepository
 from crm.opportunities.schemas import (
     CLOSED_STAGES,
@@ -39,6 +39,7 @@ from crm.opportunities.schemas import (
     OpportunityCreate,
     OpportunityUpdate,
 )
+from crm.records.errors import UnknownContacts
 from crm.records.repository import LinkIds, Pick, PickerKind
 from crm.records.service import LINK_FIELDS, RecordLinks
 
