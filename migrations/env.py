@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 import crm.models  # noqa: F401 - registers every table on the metadata
 from crm.core.config import get_settings
-from crm.core.db import Base, Money, UTCDateTime, create_engine
+from crm.core.db import Base, Fixed4, Money, UTCDateTime, create_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -34,6 +34,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, Money):
         return "sa.BigInteger()"  # integer hundredths
+    if type_ == "type" and isinstance(obj, Fixed4):
+        return "sa.BigInteger()"  # integer ten-thousandths
     return False
 
 

@@ -66,10 +66,9 @@ def create_app(
                 await sweeper
             await broker.shutdown()
             await app.state.counter.close()
-            if owns_database:
+            if app.state.owns_database:
                 await app.state.database.dispose()
 
-    owns_database = database is None
     app = FastAPI(
         title="CRM API",
         version="0.1.0",
@@ -77,7 +76,42 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
     )
+    configure_state(
+        app,
+        settings,
+        database=database,
+        google_verifier=google_verifier,
+        counter=counter,
+        dispatcher=dispatcher,
+        mailer=mailer,
+        storage=storage,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash -> app.
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(NulCharacterMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def configure_state(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    google_verifier: GoogleVerifier | None = None,
+    counter: Counter | None = None,
+    dispatcher: Dispatcher | None = None,
+    mailer: Mailer | None = None,
+    storage: Storage | None = None,
+) -> None:
+    """Everything a request reaches through ``app.state``, replaced as a whole: the routes
+    read nothing else, so an app can be re-pointed (the tests reuse one app, whose routing
+    FastAPI builds on the first request, with a fresh state per test)."""
     app.state.settings = settings
+    app.state.owns_database = database is None
     app.state.database = database or Database.from_settings(settings)
     app.state.counter = counter or make_counter(settings.redis_url)
     app.state.response_cache = ResponseCache(settings.list_cache_entries)
@@ -88,15 +122,6 @@ def create_app(
         app.state.database, mailer or SmtpMailer(settings), settings
     )
     app.state.import_runner = ImportRunner(app.state.database, app.state.storage, settings)
-
-    install_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
-    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash -> app.
-    app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(NulCharacterMiddleware)
-    app.add_middleware(RequestIdMiddleware)
-    return app
 
 
 async def _sweep_forever(app: FastAPI) -> None:
@@ -114,4 +139,4 @@ async def _sweep_forever(app: FastAPI) -> None:
         await asyncio.sleep(app.state.settings.email_sweep_seconds)
 
 
-__all__ = ["create_app", "email_jobs", "import_jobs"]
+__all__ = ["configure_state", "create_app", "email_jobs", "import_jobs"]

@@ -52,6 +52,8 @@ from crm.core.ratelimit import MemoryCounter
 from crm.core.tenancy import Role, TenantContext, bind_tenant
 from crm.events.schemas import EventCreate
 from crm.events.service import EventService
+from crm.invoices.schemas import InvoiceCreate
+from crm.invoices.service import InvoiceService
 from crm.leads.schemas import LeadCreate, LeadUpdate
 from crm.leads.service import LeadService
 from crm.models import User
@@ -234,6 +236,7 @@ class DemoRun:
     cases: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
     tasks: dict[str, uuid.UUID] = field(default_factory=dict)  # title -> id
     events: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id
+    invoices: dict[str, uuid.UUID] = field(default_factory=dict)  # number -> id
     comments: int = 0
 
     @property
@@ -266,6 +269,8 @@ class DemoRun:
             values["contacts"] = [self.contacts[email] for email in values["contacts"]]
         if "account" in values:
             values["account"] = self.accounts[values["account"]]
+        if "accounts" in values:
+            values["accounts"] = [self.accounts[name] for name in values["accounts"]]
         if "company" in values:
             values["company"] = self.companies[values["company"]]
         if "close_in_days" in values:
@@ -571,6 +576,25 @@ DEMO_EVENTS: tuple[Spec, ...] = (
 )  # fmt: skip
 
 
+_DEMO_FROM = {
+    "address_line": "Demo Company Ltd",
+    "street": "1 Market Street",
+    "city": "San Francisco",
+    "state": "CA",
+    "postcode": "94105",
+    "country": "US",
+}
+
+# Invoices to the customer accounts: paid, sent and overdue, a draft, one in euros with a
+# discount, and a legacy hours x rate one; numbers generated (INV-0001 ...).
+DEMO_INVOICES: tuple[Spec, ...] = (
+    {"invoice_title": "Northwind - POS rollout, phase 1", "accounts": ["Northwind Traders"], "name": "Northwind Traders", "email": "ap@northwind.example", "status": "Paid", "due_in_days": -20, "assigned_to": [SAM], "line_items": [{"description": "POS licences (12 stores)", "quantity": "12", "rate": "1200", "tax": "8.5"}, {"description": "On-site installation", "quantity": "3", "rate": "950", "tax": "8.5"}], "to_address": {"address_line": "Northwind Traders", "street": "20 Harbour Road", "city": "Seattle", "state": "WA", "postcode": "98101", "country": "US"}},
+    {"invoice_title": "Contoso - Annual subscription 2027", "accounts": ["Contoso Manufacturing"], "name": "Contoso Manufacturing", "email": "invoices@contoso.example", "status": "Sent", "due_in_days": 30, "assigned_to": [OSCAR], "line_items": [{"description": "Enterprise plan, 120 seats", "quantity": "120", "rate": "348", "discount": "10", "tax": "0"}]},
+    {"invoice_title": "Fabrikam - Support retainer Q3", "accounts": ["Fabrikam Software"], "name": "Fabrikam Software", "email": "billing@fabrikam.example", "status": "Pending", "due_in_days": -7, "assigned_to": [SAM], "quantity": 16, "rate": "140", "tax": "19"},
+    {"invoice_title": "Blue Harbor - Scanner bundle", "accounts": ["Blue Harbor Logistics"], "name": "Blue Harbor Logistics", "email": "finance@blueharbor.example", "status": "Draft", "currency": "EUR", "due_in_days": 45, "assigned_to": [SAM, OSCAR], "line_items": [{"description": "Handheld scanners", "quantity": "40", "rate": "289.99", "discount": "5", "tax": "21"}, {"description": "Charging cradles", "quantity": "10", "rate": "79.5", "tax": "21"}]},
+)  # fmt: skip
+
+
 async def seed_companies(run: DemoRun) -> None:
     """Three lead companies (the prospects' organisations some leads point at)."""
     companies = CompanyService(run.session, run.acting)
@@ -689,6 +713,19 @@ async def seed_events(run: DemoRun) -> None:
         run.events[event.name] = event.id
 
 
+async def seed_invoices(run: DemoRun) -> None:
+    """Invoices to the customer accounts in every common state (totals by the server)."""
+    for spec in DEMO_INVOICES:
+        values = run.refs({k: v for k, v in spec.items() if k != "due_in_days"})
+        values["due_date"] = today() + timedelta(days=spec["due_in_days"])
+        values.setdefault("from_address", _DEMO_FROM)
+        with run.acting_as(spec.get("by", ADA)) as acting:
+            invoice = await InvoiceService(run.session, acting).create(
+                _validated(InvoiceCreate, **values)
+            )
+        run.invoices[invoice.invoice_number] = invoice.id
+
+
 Seed = Callable[[DemoRun], Awaitable[None]]
 
 SEEDS: tuple[tuple[str, Seed], ...] = (
@@ -706,6 +743,7 @@ SEEDS: tuple[tuple[str, Seed], ...] = (
     ("cases", seed_cases),
     ("tasks", seed_tasks),
     ("events", seed_events),
+    ("invoices", seed_invoices),
 )
 
 
@@ -750,6 +788,6 @@ async def load(
             f"{len(run.companies)} lead companies, {len(run.leads)} leads "
             f"({len(run.converted)} converted), {len(run.opportunities)} opportunities, "
             f"{run.comments} comments, {len(run.cases)} cases, {len(run.tasks)} tasks, "
-            f"{len(run.events)} events"
+            f"{len(run.events)} events, {len(run.invoices)} invoices"
         ),
     )

@@ -26,6 +26,7 @@ from crm.models import (
     Comment,
     Contact,
     Event,
+    Invoice,
     Lead,
     Opportunity,
     Profile,
@@ -83,6 +84,14 @@ def _new_record(kind: str, org_id: uuid.UUID, creator: uuid.UUID) -> SalesRecord
             start_date=date(2026, 12, 1),
             start_time=time(9, 0),
             end_date=date(2026, 12, 1),
+            **common,
+        )
+    if kind == "invoice":
+        return Invoice(
+            invoice_title=f"Invoice {suffix}",
+            invoice_number=f"T-{suffix}",
+            name="Customer",
+            email="customer@example.com",
             **common,
         )
     raise ValueError(kind)

@@ -281,7 +281,7 @@ async def test_demo_sales_data_as_the_admin_and_as_a_salesperson(cli_settings: S
     assert loaded.exit_code == 0, loaded.output
     assert (
         "10 accounts, 15 contacts, 3 lead companies, 20 leads (2 converted), "
-        "10 opportunities, 7 comments, 4 cases, 5 tasks, 4 events" in loaded.output
+        "10 opportunities, 7 comments, 4 cases, 5 tasks, 4 events, 4 invoices" in loaded.output
     )
     org_id = values(loaded.output)["org_id"]
 

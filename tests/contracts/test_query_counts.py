@@ -126,6 +126,39 @@ async def test_record_list_statement_count_is_constant(
         assert small == large
 
 
+async def test_invoice_list_statement_count_is_constant(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    """Accounts (many per invoice), assignees, teams, tags and the lookups: none grows with
+    the page; line items are not in list items."""
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+    team = await client.post("/api/teams/", json={"name": "Billing"}, headers=admin.headers)
+    assert team.status_code == 201, team.text
+    accounts = [await insert_account(test_database, admin, f"Account {n}") for n in range(3)]
+    for n in range(7):
+        created = await client.post(
+            "/api/invoices/",
+            json={
+                "invoice_title": f"Invoice {n}",
+                "name": f"Customer {n}",
+                "email": f"c{n}@example.com",
+                "accounts": accounts[: n % 3 + 1],
+                "assigned_to": [user.profile_id],
+                "teams": [team.json()["id"]],
+                "tags": [f"t{n}", "invoice"],
+                "line_items": [{"quantity": "1", "rate": "10"}] * (n + 1),
+            },
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+    for caller in (admin, user):
+        path = "/api/invoices/"
+        small = await _statements(client, test_database, f"{path}?limit=2", caller.headers)
+        large = await _statements(client, test_database, f"{path}?limit=100", caller.headers)
+        assert small == large
+
+
 async def test_company_list_statement_count_is_constant(
     client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:

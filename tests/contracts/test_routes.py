@@ -77,6 +77,12 @@ async def _team(client: httpx.AsyncClient, factory: Factory, admin: Member) -> s
     return str(response.json()["id"])
 
 
+async def _api_key(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post("/api/api-keys/", json={"name": "Key"}, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _api_setting(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
     response = await client.post(
         "/api/api-settings/",
@@ -137,6 +143,41 @@ async def _task(client: httpx.AsyncClient, factory: Factory, admin: Member) -> s
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+async def _invoice(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    response = await client.post(
+        "/api/invoices/",
+        json={
+            "invoice_title": f"Invoice {uuid.uuid4().hex[:8]}",
+            "name": "Customer",
+            "email": "customer@example.com",
+            "line_items": [{"quantity": "1", "rate": "10"}],
+        },
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _erp_child(
+    client: httpx.AsyncClient, factory: Factory, admin: Member, path: str, body: dict[str, Any]
+) -> str:
+    parent = await _opportunity(client, factory, admin)
+    response = await client.post(
+        f"/api/crm/{path}", json={"opportunity_id": parent, **body}, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _erp_item(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    return await _erp_child(client, factory, admin, "opportunity-item", {"qty": 1, "rate": 10})
+
+
+async def _erp_lost_reason(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
+    body = {"lost_reason": "Price"}
+    return await _erp_child(client, factory, admin, "opportunity-lost-reason-detail", body)
 
 
 async def _event(client: httpx.AsyncClient, factory: Factory, admin: Member) -> str:
@@ -201,6 +242,7 @@ async def _import_job(client: httpx.AsyncClient, factory: Factory, admin: Member
 RECORD_MAKERS: dict[str, RecordMaker] = {
     "team_id": _team,
     "setting_id": _api_setting,
+    "key_id": _api_key,
     "profile_id": _profile,
     "contact_id": _contact,
     "account_id": _account,
@@ -211,6 +253,7 @@ RECORD_MAKERS: dict[str, RecordMaker] = {
     "case_id": _case,
     "task_id": _task,
     "event_id": _event,
+    "invoice_id": _invoice,
     "document_id": _document,
 }
 
@@ -218,6 +261,8 @@ RECORD_MAKERS: dict[str, RecordMaker] = {
 # path: a comment id on /api/leads/... must name a lead's comment. Consulted first.
 MODULE_RECORD_MAKERS: dict[tuple[str, str], RecordMaker] = {
     **activity_record_makers(RECORD_MAKERS),
+    ("crm", "item_id"): _erp_item,
+    ("crm", "row_id"): _erp_lost_reason,
 }
 
 
@@ -238,10 +283,53 @@ async def _opportunity_body(
     return {"name": f"Deal {uuid.uuid4().hex[:8]}", "account": account, "amount": "100.00"}
 
 
+async def _erp_item_body(
+    client: httpx.AsyncClient, factory: Factory, owner: Member
+) -> dict[str, Any]:
+    return {"opportunity_id": await _opportunity(client, factory, owner), "qty": 2, "rate": 5}
+
+
+async def _erp_lost_reason_body(
+    client: httpx.AsyncClient, factory: Factory, owner: Member
+) -> dict[str, Any]:
+    return {"opportunity_id": await _opportunity(client, factory, owner), "lost_reason": "Price"}
+
+
+async def _erp_reorder_body(
+    client: httpx.AsyncClient, factory: Factory, owner: Member, path: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    parent = await _opportunity(client, factory, owner)
+    ids = []
+    for _ in range(2):
+        response = await client.post(
+            f"/api/crm/{path}", json={"opportunity_id": parent, **body}, headers=owner.headers
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return {"parent_id": parent, "ids": ids[::-1]}
+
+
+async def _erp_item_reorder_body(
+    client: httpx.AsyncClient, factory: Factory, owner: Member
+) -> dict[str, Any]:
+    return await _erp_reorder_body(client, factory, owner, "opportunity-item", {"rate": 1})
+
+
+async def _erp_lost_reason_reorder_body(
+    client: httpx.AsyncClient, factory: Factory, owner: Member
+) -> dict[str, Any]:
+    body = {"lost_reason": "Price"}
+    return await _erp_reorder_body(client, factory, owner, "opportunity-lost-reason-detail", body)
+
+
 # For operations whose succeeding body must name records of the owner's org (made before the
 # table checksum is taken). An operation is listed here or in BODIES, not both.
 BODY_MAKERS: dict[tuple[str, str], BodyMaker] = {
     ("POST", "/api/opportunities/"): _opportunity_body,
+    ("POST", "/api/crm/opportunity-item"): _erp_item_body,
+    ("POST", "/api/crm/opportunity-lost-reason-detail"): _erp_lost_reason_body,
+    ("POST", "/api/crm/opportunity-item/reorder"): _erp_item_reorder_body,
+    ("POST", "/api/crm/opportunity-lost-reason-detail/reorder"): _erp_lost_reason_reorder_body,
 }
 
 
@@ -318,6 +406,13 @@ def _ids(keys: list[tuple[str, str]]) -> list[str]:
     return [f"{m} {p}" for m, p in keys]
 
 
+def _is_refusal(path: str, body: dict[str, Any]) -> bool:
+    """A 403 body: the §9 error object under /api/crm/, else §1.6's."""
+    if path.startswith("/api/crm/"):
+        return bool(body["error"]["type"] == "permission_error")
+    return body["error"] is True
+
+
 PROTECTED = _ops(Access.USER, Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN)
 ORG_SCOPED = _ops(Access.MEMBER, Access.SELF_OR_ADMIN, Access.ADMIN)
 ADMIN_ONLY = _ops(Access.ADMIN)
@@ -335,7 +430,10 @@ async def test_refused_without_credentials(
     before = await checksum(test_database)
     response = await _call(client, method, url, body, {"organization-id": owner.org_id})
     assert response.status_code == 401, response.text
-    assert "detail" in response.json()
+    if path.startswith("/api/crm/"):
+        assert response.json()["error"]["type"] == "authentication_error"
+    else:
+        assert "detail" in response.json()
     assert await checksum(test_database) == before
 
 
@@ -350,7 +448,7 @@ async def test_refused_without_org_header(
     before = await checksum(test_database)
     response = await _call(client, method, url, body, owner.bearer)
     assert response.status_code == 403, response.text
-    assert response.json()["error"] is True
+    assert _is_refusal(path, response.json())
     assert await checksum(test_database) == before
 
 
@@ -366,7 +464,7 @@ async def test_admin_routes_refuse_users(
     before = await checksum(test_database)
     response = await _call(client, method, url, body, user.headers)
     assert response.status_code == 403, response.text
-    assert response.json()["error"] is True
+    assert _is_refusal(path, response.json())
     assert await checksum(test_database) == before
 
 

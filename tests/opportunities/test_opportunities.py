@@ -70,6 +70,7 @@ LIST_KEYS = {
 }
 # The documented default probability of every accepted stage (docs and Django-CRM spellings).
 STAGE_DEFAULTS = {
+    "PROSPECTING": 5,
     "QUALIFICATION": 10,
     "NEEDS ANALYSIS": 20,
     "VALUE PROPOSITION": 30,
@@ -237,7 +238,7 @@ async def test_stage_list_in_the_list_response_is_the_union(
     assert sorted(page["stages"]) == sorted(STAGE_DEFAULTS)
 
 
-@pytest.mark.parametrize("stage", ["PROSPECTING", "closed", "CLOSED_WON", "", 3])
+@pytest.mark.parametrize("stage", ["PROSPECT", "closed", "CLOSED_WON", "", 3])
 async def test_unknown_stages_are_refused(
     client: httpx.AsyncClient, admin: Member, account: str, stage: Any, test_database: Database
 ) -> None:

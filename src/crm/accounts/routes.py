@@ -27,6 +27,8 @@ from crm.cases.schemas import CaseItem
 from crm.core.errors import ValidationFailed
 from crm.core.filters import id_list
 from crm.core.pagination import Pagination, page_link
+from crm.invoices.permissions import Invoices
+from crm.invoices.schemas import InvoiceItem
 from crm.models import Account
 from crm.records.caching import CachedList
 from crm.records.schemas import ContactBrief, ContactLookup, TeamBrief, UserLookup, link_objects
@@ -111,7 +113,7 @@ async def create_account(body: AccountCreate, accounts: Accounts) -> AccountItem
 
 @router.get("/{account_id}/", response_model=AccountDetailOut)
 async def account_detail(
-    account_id: uuid.UUID, accounts: Accounts, cases: Cases, tasks: Tasks
+    account_id: uuid.UUID, accounts: Accounts, cases: Cases, tasks: Tasks, invoices: Invoices
 ) -> AccountDetailOut:
     account = await accounts.get_visible(account_id)
     opportunities = [OpportunityBrief.of(o) for o in await accounts.opportunities_of(account)]
@@ -129,7 +131,7 @@ async def account_detail(
         attachments=attachments,
         cases=[CaseItem.of(c) for c in await cases.of_account(account.id)],
         tasks=[TaskItem.of(t) for t in await tasks.of_account(account.id)],
-        invoices=[],
+        invoices=[InvoiceItem.of(i) for i in await invoices.of_account(account.id)],
         emails=[AccountEmailOut.of(e) for e in await accounts.emails_of(account)],
         users_mention=await accounts.users_mention(account),
         comment_permission=accounts.tenant.is_admin

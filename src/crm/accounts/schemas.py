@@ -13,6 +13,7 @@ from pydantic import AliasChoices, EmailStr, Field, field_validator
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.cases.schemas import CaseItem
 from crm.core.schemas import InputSchema, NameList, NonEmptyStr, ReadSchema, UUIDList
+from crm.invoices.schemas import InvoiceItem
 from crm.models import Account, Opportunity, OutboundEmail
 from crm.records.repository import LinkIds
 from crm.records.schemas import (
@@ -172,10 +173,10 @@ class AccountDetailOut(ReadSchema):
     tags: list[str]
     comments: list[CommentRead]
     attachments: list[AttachmentRead]
-    # The account's cases and tasks the caller can see; invoices arrive with their module.
+    # The account's cases, tasks and invoices the caller can see.
     cases: list[CaseItem]
     tasks: list[TaskItem]
-    invoices: list[Any]
+    invoices: list[InvoiceItem]
     emails: list[AccountEmailOut]
     users_mention: list[dict[str, str]]
     comment_permission: bool

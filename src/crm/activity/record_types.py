@@ -24,6 +24,8 @@ from crm.activity.schemas import (
     ContactComment,
     EventAttachment,
     EventComment,
+    InvoiceAttachment,
+    InvoiceComment,
     LeadAttachment,
     LeadComment,
     OpportunityAttachment,
@@ -39,6 +41,7 @@ from crm.models import (
     Comment,
     Contact,
     Event,
+    Invoice,
     Lead,
     Opportunity,
     Task,
@@ -161,6 +164,13 @@ RECORD_TYPES: dict[str, RecordType] = {
             model=Event,
             comment_schema=EventComment,
             attachment_schema=EventAttachment,
+        ),
+        RecordType(
+            module="invoices",
+            kind="invoice",
+            model=Invoice,
+            comment_schema=InvoiceComment,
+            attachment_schema=InvoiceAttachment,
         ),
     )
 }

@@ -79,6 +79,10 @@ class EventComment(CommentRead):
     event: uuid.UUID
 
 
+class InvoiceComment(CommentRead):
+    invoice: uuid.UUID
+
+
 class AttachmentRead(ReadSchema):
     id: uuid.UUID
     file_name: str
@@ -116,6 +120,10 @@ class TaskAttachment(AttachmentRead):
 
 class EventAttachment(AttachmentRead):
     event: uuid.UUID
+
+
+class InvoiceAttachment(AttachmentRead):
+    invoice: uuid.UUID
 
 
 C = TypeVar("C", bound=CommentRead)

@@ -2,7 +2,8 @@
 
 - ``CurrentUser``: a valid access token (``Authorization: Bearer``), no org needed.
 - ``Member``: an active member of the org named by ``organization-id`` (alias ``org``; when
-  both are sent they must agree), or the org API key in ``Token``. Binds the tenant to the
+  both are sent they must agree), the org API key in ``Token``, or a secret key
+  (``Authorization: Bearer sk_...``, crm.api_keys) acting as the admin who made it. Binds the tenant to the
   request's database session, so every later query is scoped to that org.
 - ``Admin``: a ``Member`` whose role is ADMIN.
 """
@@ -21,6 +22,7 @@ from crm.auth.service import AuthService
 from crm.core.db import DbSession
 from crm.core.errors import NotAuthenticated
 from crm.core.permissions import ensure_admin
+from crm.core.security import SECRET_KEY_PREFIX
 from crm.core.tenancy import TenantContext
 from crm.models import User
 
@@ -91,7 +93,11 @@ def _org_id_from_headers(primary: str | None, alias: str | None) -> uuid.UUID | 
         ) from exc
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _member(
+    request: Request,
     service: AuthServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     org_header: Annotated[str | None, Security(_org_header)],
@@ -99,6 +105,14 @@ async def _member(
     org_key: Annotated[str | None, Security(_org_key)],
 ) -> TenantContext:
     org_id = _org_id_from_headers(org_header, org_alias)
+    if credentials is not None and credentials.credentials.startswith(SECRET_KEY_PREFIX):
+        may_write = request.method.upper() not in SAFE_METHODS
+        context = await service.secret_key_context(credentials.credentials, may_write=may_write)
+        if org_id is not None and org_id != context.org_id:
+            raise OrgAccessDenied(
+                "organization-id does not match the API key", code="org_header_mismatch"
+            )
+        return context
     if credentials is None and org_key:
         context = await service.org_key_context(org_key.strip())
         if org_id is not None and org_id != context.org_id:

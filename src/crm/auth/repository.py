@@ -7,13 +7,14 @@ import functools
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, Uuid, and_, bindparam, join, select, update
+from sqlalchemy import Select, Uuid, and_, bindparam, join, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from crm.core.clock import utcnow
+from crm.core.db import UTCDateTime
 from crm.core.tenancy import Role, unscoped
-from crm.models import AuthSession, Org, Profile, User
+from crm.models import APIKey, AuthSession, Org, Profile, User
 
 
 class UserRepository:
@@ -134,6 +135,31 @@ class MembershipRepository:
         with unscoped(self.session):
             return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def by_secret_key(self, key_hash: str) -> tuple[APIKey, Profile, int] | None:
+        """The key with this hash and the member it acts as (its creator, while an active
+        member of an active org, with an active user), and the org's data version."""
+        statement = (
+            select(APIKey, Profile, Org.data_version)
+            .join(Profile, Profile.id == APIKey.created_by_id)
+            .join(Org, Org.id == APIKey.org_id)
+            .join(User, User.id == Profile.user_id)
+            .where(
+                APIKey.key_hash == key_hash,
+                Profile.org_id == APIKey.org_id,
+                Profile.is_active.is_(True),
+                Org.is_active.is_(True),
+                User.is_active.is_(True),
+            )
+        )
+        with unscoped(self.session):
+            row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1], int(row[2]))
+
+    async def note_key_use(self, key_id: uuid.UUID, now: datetime) -> None:
+        """Record the key's use. Plain SQL: bookkeeping, not a change of the org's data, so
+        it retires no cached response."""
+        await self.session.execute(_NOTE_KEY_USE, {"key_id": key_id, "now": now})
+
     async def first_admin_by_org_key(self, api_key: str) -> Profile | None:
         statement = (
             select(Profile)
@@ -152,3 +178,8 @@ class MembershipRepository:
         )
         with unscoped(self.session):
             return (await self.session.execute(statement)).scalar_one_or_none()
+
+
+_NOTE_KEY_USE = text("UPDATE api_keys SET last_used_at = :now WHERE id = :key_id").bindparams(
+    bindparam("key_id", type_=Uuid()), bindparam("now", type_=UTCDateTime())
+)

@@ -20,18 +20,22 @@ from crm.auth.google import GoogleVerifier
 from crm.auth.repository import MembershipRepository, SessionRepository, UserRepository
 from crm.core.clock import as_utc, utcnow
 from crm.core.config import Settings
-from crm.core.errors import TooManyRequests, ValidationFailed
+from crm.core.errors import PermissionDenied, TooManyRequests, ValidationFailed
 from crm.core.ratelimit import Counter
 from crm.core.security import (
     TokenType,
     decode_token,
     encode_token,
     hash_password,
+    hash_secret_key,
     new_jti,
     verify_password,
 )
 from crm.core.tenancy import TenantContext, bind_tenant
 from crm.models import AuthSession, Profile, User
+
+# How often a key's ``last_used_at`` is written: at most once a minute per key.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def normalize_email(email: str) -> str:
@@ -245,6 +249,33 @@ class AuthService:
         if profile is None:
             raise TokenInvalid("Invalid organization API key", code="org_key_not_valid")
         return self._bind(profile, via_org_api_key=True)
+
+    async def secret_key_context(self, key: str, *, may_write: bool) -> TenantContext:
+        """The member a secret key acts as: 401 for an unknown, revoked or expired key (or
+        one whose admin is no longer an active member), 403 for a write with a read key."""
+        found = await self.memberships.by_secret_key(hash_secret_key(key))
+        if found is None:
+            raise TokenInvalid("Invalid API key", code="api_key_not_valid")
+        api_key, profile, data_version = found
+        now = utcnow()
+        if api_key.revoked_at is not None:
+            raise TokenInvalid("This API key has been revoked", code="api_key_revoked")
+        if api_key.expires_at is not None and as_utc(api_key.expires_at) <= now:
+            raise TokenInvalid("This API key has expired", code="api_key_expired")
+        if may_write and api_key.scope != "write":
+            raise PermissionDenied("This API key may only read", code="api_key_read_only")
+        last = api_key.last_used_at
+        if last is None or as_utc(last) <= now - KEY_USE_RESOLUTION:
+            await self.memberships.note_key_use(api_key.id, now)
+        context = TenantContext(
+            org_id=profile.org_id,
+            profile_id=profile.id,
+            user_id=profile.user_id,
+            role=profile.role,
+            data_version=data_version,
+        )
+        bind_tenant(self.session, context)
+        return context
 
     def _bind(self, profile: Profile, *, via_org_api_key: bool = False) -> TenantContext:
         context = TenantContext(

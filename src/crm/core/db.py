@@ -86,6 +86,31 @@ class Money(TypeDecorator[Decimal]):
 CENTS = Decimal("0.01")
 
 
+class Fixed4(TypeDecorator[Decimal]):
+    """A decimal with up to 4 places, stored as exact integer ten-thousandths (invoice
+    quantities, rates, percentages and amounts in any ISO 4217 minor unit, which has at
+    most 3 places). Values with more places are rounded half-up."""
+
+    impl = BigInteger
+    cache_ok = True
+    places = 4
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(self.places)
+        return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(int(value)).scaleb(-self.places)
+
+
+class Fixed9(Fixed4):
+    """Up to 9 places (exchange rates, as ERPNext keeps them), up to 9 223 372 036."""
+
+    places = 9
+
+
 class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
 

@@ -117,8 +117,41 @@ class ServiceUnavailable(DomainError):
     default_message = "The database is unavailable; try again shortly"
 
 
-def render(error: DomainError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+# The ERPNext-style surface (§9) answers every failure in one Stripe-like object.
+STRIPE_STYLE_PREFIX = "/api/crm/"
+_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+
+
+def stripe_body(error: DomainError) -> dict[str, Any]:
+    """``{"error": {"type", "code", "message", "param"}}``: ``param`` names the first field
+    at fault (null when none), ``message`` says what is wrong with it."""
+    param: str | None = None
+    message = error.message
+    if error.field_errors:
+        param, messages = next(iter(error.field_errors.items()))
+        message = messages[0] if messages else message
+    if error.status_code >= 500:
+        kind = "api_error"
+    else:
+        kind = _ERROR_TYPES.get(error.status_code, "invalid_request_error")
+    code = "resource_missing" if error.status_code == 404 else error.code
+    return {"error": {"type": kind, "code": code, "message": message, "param": param}}
+
+
+def body_for(path: str, error: DomainError) -> dict[str, Any]:
+    """The error body for a request path: the §9 shape under /api/crm/, else §1.6."""
+    if path.startswith(STRIPE_STYLE_PREFIX) or path == STRIPE_STYLE_PREFIX.rstrip("/"):
+        return stripe_body(error)
+    return error.body()
+
+
+def render(error: DomainError, request: Request | None = None) -> JSONResponse:
+    body = body_for(request.url.path, error) if request is not None else error.body()
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
 def error_message(err: Mapping[str, Any]) -> str:
@@ -158,27 +191,28 @@ _HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_request: Request, exc: DomainError) -> Response:
-        return render(exc)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return render(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
-        return render(validation_error_to_domain(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return render(validation_error_to_domain(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         error_cls = _HTTP_STATUS_ERRORS.get(exc.status_code)
         if error_cls is not None:
-            return render(error_cls())
+            return render(error_cls(), request)
         error = DomainError(str(exc.detail), code=f"http_{exc.status_code}", headers=exc.headers)
         error.status_code = exc.status_code
-        return render(error)
+        return render(error, request)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_request: Request, exc: IntegrityError) -> Response:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Services check uniqueness first; this is the race between two writers.
         logger.info("integrity error: %s", exc.orig)
-        return render(Conflict("A record with these values already exists", code="duplicate"))
+        conflict = Conflict("A record with these values already exists", code="duplicate")
+        return render(conflict, request)
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> Response:
@@ -189,16 +223,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return await _unavailable(request, exc)
         logger.exception("database error", exc_info=exc)
-        return render(internal_error())
+        return render(internal_error(), request)
 
-    async def _unavailable(_request: Request, exc: Exception) -> Response:
+    async def _unavailable(request: Request, exc: Exception) -> Response:
         logger.warning("database unavailable: %s", exc)
-        return render(ServiceUnavailable(headers={"Retry-After": "2"}))
+        return render(ServiceUnavailable(headers={"Retry-After": "2"}), request)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return render(internal_error())
+        return render(internal_error(), request)
 
 
 def internal_error() -> DomainError:

@@ -10,7 +10,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm.core.errors import ValidationFailed, internal_error
+from crm.core.errors import ValidationFailed, body_for, internal_error
 
 logger = logging.getLogger("crm.errors")
 
@@ -58,7 +58,7 @@ class RequestIdMiddleware:
             logger.exception("unhandled error")
             if started:
                 raise
-            body = json.dumps(internal_error().body()).encode()
+            body = json.dumps(body_for(scope.get("path", ""), internal_error())).encode()
             await send_with_id(
                 {
                     "type": "http.response.start",
@@ -91,7 +91,7 @@ class NulCharacterMiddleware:
                 error = ValidationFailed(
                     "NUL characters are not allowed in the URL", code="nul_character"
                 )
-                body = json.dumps(error.body()).encode()
+                body = json.dumps(body_for(scope["path"], error)).encode()
                 await send(
                     {
                         "type": "http.response.start",

@@ -2,13 +2,16 @@
 
 from crm.models import changes as _changes  # noqa: F401 - registers the version bump
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
+from crm.models.api_keys import APIKey
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
 from crm.models.cases import Case
 from crm.models.documents import Document
 from crm.models.events import Event
 from crm.models.identity import Address, AuthSession, Org, Profile, User
 from crm.models.imports import LeadImport
+from crm.models.invoices import Invoice, InvoiceLine
 from crm.models.mail import OutboundEmail
+from crm.models.opportunity_rows import OpportunityItem, OpportunityLostReason
 from crm.models.sales import Account, Company, Contact, Lead, Opportunity
 from crm.models.tags import Tag
 from crm.models.tasks import Task
@@ -16,6 +19,7 @@ from crm.models.teams import Team, team_members
 
 __all__ = [
     "PARENT_TABLES",
+    "APIKey",
     "APISetting",
     "Account",
     "Address",
@@ -27,9 +31,13 @@ __all__ = [
     "Contact",
     "Document",
     "Event",
+    "Invoice",
+    "InvoiceLine",
     "Lead",
     "LeadImport",
     "Opportunity",
+    "OpportunityItem",
+    "OpportunityLostReason",
     "Org",
     "OutboundEmail",
     "Profile",

@@ -27,6 +27,7 @@ PARENT_TABLES: dict[str, str] = {
     "case": "cases",
     "task": "tasks",
     "event": "events",
+    "invoice": "invoices",
 }
 
 
@@ -76,6 +77,12 @@ class _HasParent:
     def event_id(cls) -> Mapped[uuid.UUID | None]:
         return mapped_column(
             Uuid, ForeignKey("events.id", ondelete="CASCADE"), default=None, index=True
+        )
+
+    @declared_attr
+    def invoice_id(cls) -> Mapped[uuid.UUID | None]:
+        return mapped_column(
+            Uuid, ForeignKey("invoices.id", ondelete="CASCADE"), default=None, index=True
         )
 
     @property

@@ -49,6 +49,9 @@ class Org(UUIDPrimaryKey, Timestamps, Base):
     # Bumped by every transaction that changes the org's data (crm.models.changes): cached
     # list responses are keyed by it, so a change retires them at once, in every worker.
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The next generated invoice number (INV-0001 ...): taken with an atomic UPDATE, so
+    # concurrent creates in one org never draw the same number.
+    next_invoice_number: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 class Address(UUIDPrimaryKey, Timestamps, TenantOwned, Base):

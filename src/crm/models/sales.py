@@ -6,10 +6,21 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.db import Base, CreatedBy, Money, Timestamps, UUIDPrimaryKey
+from crm.core.db import Base, CreatedBy, Fixed9, Money, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.records import SalesRecord, link_table
 
@@ -177,8 +188,9 @@ class Opportunity(SalesRecord, Base):
     __tablename__ = "opportunities"
 
     name: Mapped[str] = mapped_column(String(64))
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    # None for an ERPNext-style opportunity whose party is a lead or a prospect (§9).
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True, default=None
     )
     stage: Mapped[str] = mapped_column(String(32), default="QUALIFICATION")
     amount: Mapped[Decimal | None] = mapped_column(Money, default=None)
@@ -195,8 +207,51 @@ class Opportunity(SalesRecord, Base):
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("leads.id", ondelete="SET NULL"), default=None
     )
+    # True once a client sets the amount: item changes then leave it alone (§9.3).
+    amount_is_manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
-    account: Mapped[Account] = relationship(lazy="raise", innerjoin=True)
+    # The ERPNext fields (§9.2) with no Django-CRM counterpart, stored as sent; see
+    # docs/erpnext.md for the mapping of the others.
+    opportunity_from: Mapped[str | None] = mapped_column(String(32), default=None)
+    party_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    customer_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    opportunity_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="Open", server_default="Open")
+    order_lost_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    customer_address: Mapped[str | None] = mapped_column(String(255), default=None)
+    address_display: Mapped[str | None] = mapped_column(Text, default=None)
+    territory: Mapped[str | None] = mapped_column(String(255), default=None)
+    customer_group: Mapped[str | None] = mapped_column(String(255), default=None)
+    contact_person: Mapped[str | None] = mapped_column(String(255), default=None)
+    contact_display: Mapped[str | None] = mapped_column(Text, default=None)
+    contact_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    contact_mobile: Mapped[str | None] = mapped_column(String(64), default=None)
+    company: Mapped[str | None] = mapped_column(String(255), default=None)
+    transaction_date: Mapped[date | None] = mapped_column(Date, default=None)
+    first_response_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    conversion_rate: Mapped[Decimal | None] = mapped_column(Fixed9, default=None)
+    total: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    base_total: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    no_of_employees: Mapped[str | None] = mapped_column(String(32), default=None)
+    market_segment: Mapped[str | None] = mapped_column(String(255), default=None)
+    industry: Mapped[str | None] = mapped_column(String(255), default=None)
+    opportunity_owner: Mapped[str | None] = mapped_column(String(255), default=None)
+    website: Mapped[str | None] = mapped_column(String(255), default=None)
+    whatsapp: Mapped[str | None] = mapped_column(String(64), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    phone_ext: Mapped[str | None] = mapped_column(String(16), default=None)
+    job_title: Mapped[str | None] = mapped_column(String(255), default=None)
+    city: Mapped[str | None] = mapped_column(String(255), default=None)
+    state: Mapped[str | None] = mapped_column(String(255), default=None)
+    country: Mapped[str | None] = mapped_column(String(255), default=None)
+    utm_source: Mapped[str | None] = mapped_column(String(255), default=None)
+    utm_campaign: Mapped[str | None] = mapped_column(String(255), default=None)
+    utm_medium: Mapped[str | None] = mapped_column(String(255), default=None)
+    utm_content: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    account: Mapped[Account | None] = relationship(lazy="raise")
     contacts: Mapped[list[Contact]] = relationship(
         secondary=link_table("opportunities", "contacts", "contacts", "contact_id"),
         order_by="(Contact.created_on, Contact.id)",

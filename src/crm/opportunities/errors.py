@@ -9,8 +9,8 @@ class OpportunityNameTaken(ValidationFailed):
     code = "opportunity_name_taken"
     default_message = "Opportunity already exists with this name"
 
-    def __init__(self) -> None:
-        super().__init__(field_errors={"name": [self.default_message]})
+    def __init__(self, field: str = "name") -> None:
+        super().__init__(field_errors={field: [self.default_message]})
 
 
 class UnknownAccount(ValidationFailed):
@@ -20,6 +20,6 @@ class UnknownAccount(ValidationFailed):
     code = "unknown_account"
     default_message = "Not an account of this organization that you can see"
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, field: str = "account") -> None:
         text = message or self.default_message
-        super().__init__(text, field_errors={"account": [text]})
+        super().__init__(text, field_errors={field: [text]})

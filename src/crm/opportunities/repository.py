@@ -160,8 +160,17 @@ class OpportunityRepository:
             statement = statement.where(Opportunity.id != exclude)
         return (await self.session.scalar(statement.limit(1))) is not None
 
+    async def count(self, filters: OpportunityFilters) -> int:
+        statement = self._filtered(filters).with_only_columns(func.count())
+        return int(await self.session.scalar(statement) or 0)
+
     async def visible_account(self, account_id: uuid.UUID) -> Account | None:
         return await visible_by_id(self.session, self.tenant, Account, account_id)
+
+    async def visible_account_named(self, name: str) -> Account | None:
+        """The visible account of this name, regardless of case (names are unique so)."""
+        statement = visible(Account, self.tenant).where(func.lower(Account.name) == name.lower())
+        return (await self.session.execute(statement.limit(1))).scalar_one_or_none()
 
     async def contacts_by_ids(self, ids: Sequence[uuid.UUID]) -> list[Contact]:
         return await contacts_by_ids(self.session, self.tenant, ids)

@@ -129,7 +129,7 @@ async def opportunity_detail(
     comments, attachments = await opportunities.activity_of(opportunity)
     return OpportunityDetailOut(
         opportunity_obj=OpportunityObj.of(opportunity),
-        account_obj=AccountItem.of(opportunity.account),
+        account_obj=AccountItem.of(opportunity.account) if opportunity.account else None,
         contacts=[ContactBrief.of(c) for c in opportunity.contacts],
         assigned_to=links["assigned_to"],
         teams=links["teams"],

@@ -5,7 +5,8 @@ Stages are the union of the docs' and Django-CRM's spellings (§8.3), accepted i
 (runs of spaces count as one) and stored upper case. A probability that is not sent comes
 from the stage, on create and whenever the stage changes: the table below rises through the
 pipeline, won is certain and lost is nothing. Both spellings of the proposal stage weigh
-the same.
+the same. PROSPECTING, ERPNext's first stage, joins them for the /api/crm/ surface
+(docs/erpnext.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from crm.records.schemas import (
 from crm.users.schemas import MemberBrief
 
 STAGE_PROBABILITY: dict[str, int] = {
+    "PROSPECTING": 5,  # ERPNext's first stage (§9), the default there
     "QUALIFICATION": 10,
     "NEEDS ANALYSIS": 20,
     "VALUE PROPOSITION": 30,
@@ -155,10 +157,11 @@ class _OpportunityScalars(ReadSchema):
 
 class OpportunityItem(_OpportunityScalars):
     """An opportunity in lists and write responses (§8.4): the account by name (and id),
-    links as ids and names."""
+    links as ids and names. The account is null only for an opportunity made on the
+    ERPNext-style surface for a lead or a prospect (§9)."""
 
-    account: str
-    account_id: uuid.UUID
+    account: str | None
+    account_id: uuid.UUID | None
     assigned_to: list[uuid.UUID]
     teams: list[uuid.UUID]
     tags: list[str]
@@ -168,7 +171,7 @@ class OpportunityItem(_OpportunityScalars):
     def of(cls, opportunity: Opportunity, links: LinkIds | None = None) -> OpportunityItem:
         return cls(
             **_fields(opportunity),
-            account=opportunity.account.name,
+            account=opportunity.account.name if opportunity.account else None,
             account_id=opportunity.account_id,
             contacts=links.contacts if links else [c.id for c in opportunity.contacts],
             **link_ids(opportunity, links),
@@ -178,7 +181,7 @@ class OpportunityItem(_OpportunityScalars):
 class OpportunityObj(_OpportunityScalars):
     """The ``opportunity_obj`` of the detail (§8.5): the account by id."""
 
-    account: uuid.UUID
+    account: uuid.UUID | None
 
     @classmethod
     def of(cls, opportunity: Opportunity) -> OpportunityObj:
@@ -218,7 +221,7 @@ class OpportunityListOut(Page[OpportunityItem]):
 
 class OpportunityDetailOut(ReadSchema):
     opportunity_obj: OpportunityObj
-    account_obj: AccountItem
+    account_obj: AccountItem | None
     contacts: list[ContactBrief]
     assigned_to: list[MemberBrief]
     teams: list[TeamBrief]

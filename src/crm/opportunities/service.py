@@ -45,6 +45,11 @@ from crm.records.service import LINK_FIELDS, RecordLinks
 
 # Lookup lists in list responses feed pickers; they are not exports.
 
+# The ERPNext status of a closed opportunity, and the other way round (§9, docs/erpnext.md).
+STATUS_OF_CLOSED_STAGE = {"CLOSED WON": "Converted", "CLOSED LOST": "Lost"}
+STAGE_OF_CLOSED_STATUS = {status: stage for stage, status in STATUS_OF_CLOSED_STAGE.items()}
+ALL_OPPORTUNITIES = OpportunityFilters()  # no filter: every opportunity the caller sees
+
 # Columns an update sets as sent (stage, probability, account and contacts have rules);
 # ``null`` clears the optional ones and leaves the required ones unchanged.
 _SCALARS = (
@@ -144,6 +149,7 @@ class OpportunityService:
                 STAGE_PROBABILITY[data.stage] if data.probability is None else data.probability
             ),
             amount=data.amount,
+            amount_is_manual=data.amount is not None,
             currency=data.currency,
             expected_close_date=data.expected_close_date,
             lead_source=data.lead_source,
@@ -171,6 +177,8 @@ class OpportunityService:
         for key in _SCALARS:
             if key in changes and (changes[key] is not None or key not in _REQUIRED):
                 setattr(opportunity, key, changes[key])
+        if "amount" in changes:
+            opportunity.amount_is_manual = changes["amount"] is not None
         if changes.get("probability") is not None:
             opportunity.probability = changes["probability"]
         stage = changes.get("stage")
@@ -179,6 +187,89 @@ class OpportunityService:
         if changes.get("contacts") is not None:
             opportunity.contacts = await self._contacts(changes["contacts"])
         await self.links.apply(opportunity, changes)
+        await self.session.flush()
+        return await self._reload(opportunity.id)
+
+    # -- the ERPNext-style surface (§9): the same records, other names ----------------
+
+    async def count(self, filters: OpportunityFilters) -> int:
+        return await self.opportunities.count(filters)
+
+    async def party_account(self, party: str) -> Account:
+        """The account a customer party names: by id, else by name (regardless of case),
+        among the accounts the caller can see."""
+        try:
+            account = await self.opportunities.visible_account(uuid.UUID(party.strip()))
+        except ValueError:
+            account = await self.opportunities.visible_account_named(party.strip())
+        if account is None:
+            raise UnknownAccount(
+                f"No account named {party!r} that you can see: a Customer party must be "
+                "one of the organization's accounts (its name or id)",
+                field="party_name",
+            )
+        return account
+
+    async def free_name(self, wanted: str) -> str:
+        """``wanted`` (cut to 64 characters) if no opportunity of the org has it, else the
+        first free ``wanted (2)``, ``wanted (3)`` ..."""
+        base = wanted.strip()[:64] or "Opportunity"
+        candidate, n = base, 1
+        while await self.opportunities.name_taken(candidate):
+            n += 1
+            suffix = f" ({n})"
+            candidate = base[: 64 - len(suffix)] + suffix
+        return candidate
+
+    async def create_erp(self, values: dict[str, Any]) -> Opportunity:
+        """Create from ERPNext-named values already mapped to columns (crm.erp): ``name``
+        is checked when sent, else made from the party; ``stage``, ``status`` and
+        ``probability`` have the ERPNext defaults (Prospecting, Open, 100)."""
+        name = values.pop("name", None)
+        if name is not None and await self.opportunities.name_taken(name):
+            raise OpportunityNameTaken(field="title")
+        if name is None:
+            name = await self.free_name(values.get("customer_name") or values["party_name"])
+        amount_sent = values.get("amount") is not None
+        opportunity = Opportunity(
+            org_id=self.tenant.org_id,
+            created_by_id=self.tenant.profile_id,
+            name=name,
+            amount_is_manual=amount_sent,
+            **values,
+        )
+        if opportunity.stage in CLOSED_STAGES:
+            self._close(opportunity)
+        self.opportunities.add(opportunity)
+        await self.session.flush()
+        return await self._reload(opportunity.id)
+
+    async def update_erp(self, opportunity_id: uuid.UUID, changes: dict[str, Any]) -> Opportunity:
+        """Apply ERPNext-named changes already mapped to columns: what is sent changes, a
+        stage change follows the same rules as on /api/opportunities/."""
+        opportunity = await self.get_visible(opportunity_id)
+        name = changes.pop("name", None)
+        if name is not None:
+            if await self.opportunities.name_taken(name, exclude=opportunity.id):
+                raise OpportunityNameTaken(field="title")
+            opportunity.name = name
+        stage = changes.pop("stage", None)
+        status = changes.pop("status", None)
+        if "amount" in changes:
+            opportunity.amount_is_manual = changes["amount"] is not None
+        for key, value in changes.items():
+            setattr(opportunity, key, value)
+        if status is not None:
+            opportunity.status = status
+        if stage is not None and stage != opportunity.stage:
+            self._move(
+                opportunity,
+                stage,
+                probability_sent="probability" in changes,
+                status_sent=status is not None,
+            )
+        elif status is not None:
+            self._follow_status(opportunity)
         await self.session.flush()
         return await self._reload(opportunity.id)
 
@@ -194,7 +285,14 @@ class OpportunityService:
 
     # -- rules ----------------------------------------------------------------------
 
-    def _move(self, opportunity: Opportunity, stage: str, *, probability_sent: bool) -> None:
+    def _move(
+        self,
+        opportunity: Opportunity,
+        stage: str,
+        *,
+        probability_sent: bool,
+        status_sent: bool = False,
+    ) -> None:
         was_closed = opportunity.stage in CLOSED_STAGES
         opportunity.stage = stage
         if not probability_sent:
@@ -204,6 +302,18 @@ class OpportunityService:
         elif was_closed:
             opportunity.actual_close_date = None
             opportunity.closed_by_id = None
+        if not status_sent:
+            # The ERPNext status follows: won is Converted, lost is Lost, reopened is Open.
+            if stage in STATUS_OF_CLOSED_STAGE:
+                opportunity.status = STATUS_OF_CLOSED_STAGE[stage]
+            elif was_closed and opportunity.status in STAGE_OF_CLOSED_STATUS:
+                opportunity.status = "Open"
+
+    def _follow_status(self, opportunity: Opportunity) -> None:
+        """A status of Converted or Lost closes the opportunity the same way (won, lost)."""
+        stage = STAGE_OF_CLOSED_STATUS.get(opportunity.status)
+        if stage is not None and stage != opportunity.stage:
+            self._move(opportunity, stage, probability_sent=False, status_sent=True)
 
     def _close(self, opportunity: Opportunity) -> None:
         opportunity.actual_close_date = today()

@@ -131,9 +131,10 @@ class LinkIds:
     teams: list[uuid.UUID] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     contacts: list[uuid.UUID] = field(default_factory=list)
+    accounts: list[uuid.UUID] = field(default_factory=list)
 
 
-def _link_statement(model: type[SalesRecord], contacts: bool) -> Executable:
+def _link_statement(model: type[SalesRecord], contacts: bool, accounts: bool) -> Executable:
     """(owner_id, kind, target id, tag name, position) for the owners in ``owners``: one
     UNION ALL over the link tables, each numbered in its relationship's order."""
     table = model.__tablename__
@@ -157,11 +158,19 @@ def _link_statement(model: type[SalesRecord], contacts: bool) -> Executable:
     if contacts:
         order = [Contact.created_on, Contact.id]
         parts.append(part("contacts", Contact, "contact_id", "c", no_name, order))
+    if accounts:
+        order = [Account.name, Account.id]
+        parts.append(part("accounts", Account, "account_id", "o", no_name, order))
     return union_all(*parts)
 
 
 async def link_ids_of(
-    session: AsyncSession, model: type[SalesRecord], ids: Sequence[uuid.UUID], *, contacts: bool
+    session: AsyncSession,
+    model: type[SalesRecord],
+    ids: Sequence[uuid.UUID],
+    *,
+    contacts: bool,
+    accounts: bool = False,
 ) -> dict[uuid.UUID, LinkIds]:
     """The links of a page of records in one statement, in the order the relationships
     define: assignees by join date, teams by name, tags by slug, contacts by creation.
@@ -170,7 +179,9 @@ async def link_ids_of(
     found: dict[uuid.UUID, LinkIds] = {i: LinkIds() for i in ids}
     if not ids:
         return found
-    statement = _template(("links", model, contacts), lambda: _link_statement(model, contacts))
+    statement = _template(
+        ("links", model, contacts, accounts), lambda: _link_statement(model, contacts, accounts)
+    )
     rows = (await session.execute(statement, {"owners": list(ids)})).all()
     for owner_id, kind, target_id, name, _position in sorted(rows, key=lambda r: r[4]):
         links = found[owner_id]
@@ -180,6 +191,8 @@ async def link_ids_of(
             links.teams.append(target_id)
         elif kind == "g":
             links.tags.append(name)
+        elif kind == "o":
+            links.accounts.append(target_id)
         else:
             links.contacts.append(target_id)
     return found

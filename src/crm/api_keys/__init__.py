@@ -1,0 +1,1 @@
+"""Secret API keys (``sk_...``) for programmatic access: /api/api-keys/."""
