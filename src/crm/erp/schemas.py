@@ -8,11 +8,12 @@ rate up to 9. Dates are ``YYYY-MM-DD``, timestamps ISO 8601 in UTC.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, PlainSerializer, model_validator
 
+from crm.core.db import CENTS
 from crm.core.schemas import CurrencyCode, InputSchema, MoneyIn, NonEmptyStr, choice_parser
 from crm.erp import ids
 from crm.models import Opportunity, OpportunityItem, OpportunityLostReason
@@ -237,7 +238,9 @@ class OpportunityOut(BaseModel):
             opportunity_amount=amount,
             sales_stage=STAGE_NAMES.get(opportunity.stage, opportunity.stage),
             probability=opportunity.probability,
-            base_opportunity_amount=None if amount is None else round(amount * rate, 2),
+            base_opportunity_amount=(
+                None if amount is None else (amount * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+            ),
             total=opportunity.total,
             base_total=opportunity.base_total,
             **{field: getattr(opportunity, field) for field in PASSTHROUGH},

@@ -29,7 +29,12 @@ from crm.erp.schemas import (
 )
 from crm.models import Opportunity, OpportunityItem, OpportunityLostReason
 from crm.opportunities.rows import OpportunityRows, settle_items
-from crm.opportunities.service import ALL_OPPORTUNITIES, OpportunityService
+from crm.opportunities.service import (
+    ALL_OPPORTUNITIES,
+    STAGE_OF_CLOSED_STATUS,
+    STATUS_OF_CLOSED_STAGE,
+    OpportunityService,
+)
 
 # ERPNext name -> column, for the fields whose names differ.
 _RENAMED = {
@@ -71,9 +76,15 @@ class ErpOpportunities:
 
     async def create(self, data: OpportunityCreateIn) -> Opportunity:
         values = await self._columns(data.model_dump(exclude_unset=True))
-        values.setdefault("stage", ERP_STAGES[DEFAULT_STAGE])
-        values.setdefault("status", DEFAULT_STATUS)
-        values.setdefault("probability", DEFAULT_PROBABILITY)
+        # Status and stage agree from the start, as a later change keeps them (§9).
+        if values.get("status") is None:
+            values["status"] = STATUS_OF_CLOSED_STAGE.get(values.get("stage") or "", DEFAULT_STATUS)
+        elif values.get("stage") is None and values["status"] in STAGE_OF_CLOSED_STATUS:
+            values["stage"] = STAGE_OF_CLOSED_STATUS[values["status"]]
+        defaults = {"stage": ERP_STAGES[DEFAULT_STAGE], "probability": DEFAULT_PROBABILITY}
+        for key, default in defaults.items():
+            if values.get(key) is None:  # not sent, or sent as null
+                values[key] = default
         for key in ("amount", "expected_close_date"):
             values.setdefault(key, None)
         if values.get("currency") is None:
@@ -95,10 +106,9 @@ class ErpOpportunities:
             )
         changes = await self._columns(sent)
         updated = await self.opportunities.update_erp(opportunity_id, changes)
-        if {"amount", "conversion_rate", "currency"} & set(changes):
-            # Item amounts and base values depend on these; an amount cleared follows the
-            # items' total again.
-            await settle_items(self.rows.session, updated)
+        if {"conversion_rate", "currency"} & set(changes):
+            # The items' amounts (qty x rate in the new currency) and base values follow.
+            await settle_items(self.rows.session, updated, recompute="currency" in changes)
             await self.rows.session.flush()
         return updated
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.db import Base, CreatedBy, Fixed9, Money, Timestamps, UUIDPrimaryKey
+from crm.core.db import Base, CreatedBy, Fixed4, Fixed9, Money, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.records import SalesRecord, link_table
 
@@ -231,8 +231,9 @@ class Opportunity(SalesRecord, Base):
     first_response_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     conversion_rate: Mapped[Decimal | None] = mapped_column(Fixed9, default=None)
-    total: Mapped[Decimal | None] = mapped_column(Money, default=None)
-    base_total: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    # Sums of item amounts in any minor unit (KWD has 3 places): ten-thousandths.
+    total: Mapped[Decimal | None] = mapped_column(Fixed4, default=None)
+    base_total: Mapped[Decimal | None] = mapped_column(Fixed4, default=None)
     annual_revenue: Mapped[Decimal | None] = mapped_column(Money, default=None)
     no_of_employees: Mapped[str | None] = mapped_column(String(32), default=None)
     market_segment: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -32,6 +32,7 @@ from crm.opportunities.service import OpportunityService
 
 Row = TypeVar("Row", OpportunityItem, OpportunityLostReason)
 ONE = Decimal(1)
+FOUR_PLACES = Decimal("0.0001")
 _ITEM_FIELDS = (
     "item_code",
     "item_name",
@@ -73,7 +74,7 @@ class OpportunityRows:
         parent = await self.opportunities.get_visible(parent_id)
         rows = await self._rows(model, parent.id)
         row = model(org_id=self.tenant.org_id, opportunity_id=parent.id, idx=len(rows) + 1)
-        _apply(row, values)
+        _apply(row, values, parent.currency)
         self.session.add(row)
         position = values.get("idx")
         rows.insert(len(rows) if position is None else min(position, len(rows) + 1) - 1, row)
@@ -84,7 +85,7 @@ class OpportunityRows:
     async def update(self, model: type[Row], row_id: uuid.UUID, values: dict[str, Any]) -> Row:
         row = await self._row(model, row_id)
         parent = await self.opportunities.get_visible(row.opportunity_id)
-        _apply(row, values)
+        _apply(row, values, parent.currency)
         if values.get("idx") is not None:
             rows = [r for r in await self._rows(model, parent.id) if r.id != row.id]
             rows.insert(min(values["idx"], len(rows) + 1) - 1, row)
@@ -148,7 +149,9 @@ def _number(rows: Sequence[OpportunityItem | OpportunityLostReason]) -> None:
             row.idx = position
 
 
-def _apply(row: OpportunityItem | OpportunityLostReason, values: dict[str, Any]) -> None:
+def _apply(
+    row: OpportunityItem | OpportunityLostReason, values: dict[str, Any], currency: str
+) -> None:
     if isinstance(row, OpportunityLostReason):
         if values.get("lost_reason") is not None:
             row.lost_reason = values["lost_reason"]
@@ -162,13 +165,17 @@ def _apply(row: OpportunityItem | OpportunityLostReason, values: dict[str, Any])
     row.qty = ONE if row.qty is None else row.qty
     row.rate = Decimal(0) if row.rate is None else row.rate
     if values.get("amount") is not None:
-        row.amount = values["amount"]
+        row.amount = to_minor(values["amount"], currency)
     elif row.amount is None or "qty" in values or "rate" in values:
-        row.amount = row.qty * row.rate  # rounded by settle_items, in the parent's currency
+        row.amount = to_minor(row.qty * row.rate, currency)
 
 
-async def settle_items(session: AsyncSession, parent: Opportunity) -> None:
-    """The items' amounts in the parent's currency and rate, and the parent's totals."""
+async def settle_items(
+    session: AsyncSession, parent: Opportunity, *, recompute: bool = False
+) -> None:
+    """The items' base values at the parent's rate, and the parent's totals. ``recompute``
+    (after a currency change): every item's amount is ``qty x rate`` in the new currency
+    again, so amounts never drift through repeated rounding."""
     statement = select(OpportunityItem).where(
         OpportunityItem.org_id == parent.org_id, OpportunityItem.opportunity_id == parent.id
     )
@@ -177,10 +184,11 @@ async def settle_items(session: AsyncSession, parent: Opportunity) -> None:
         return  # never had items: its amount is its own
     rate = parent.conversion_rate or ONE
     for item in items:
-        item.amount = to_minor(item.amount, parent.currency)
-        item.base_rate = item.rate * rate
-        item.base_amount = (item.amount * rate).quantize(CENTS)
-    parent.total = sum((i.amount for i in items), Decimal(0)).quantize(CENTS)
-    parent.base_total = sum((i.base_amount for i in items), Decimal(0)).quantize(CENTS)
+        if recompute:
+            item.amount = to_minor(item.qty * item.rate, parent.currency)
+        item.base_rate = (item.rate * rate).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+        item.base_amount = (item.amount * rate).quantize(CENTS, rounding=ROUND_HALF_UP)
+    parent.total = sum((i.amount for i in items), Decimal(0))
+    parent.base_total = sum((i.base_amount for i in items), Decimal(0))
     if not parent.amount_is_manual:
         parent.amount = parent.total

@@ -179,6 +179,8 @@ class OpportunityService:
                 setattr(opportunity, key, changes[key])
         if "amount" in changes:
             opportunity.amount_is_manual = changes["amount"] is not None
+            if changes["amount"] is None and opportunity.total is not None:
+                opportunity.amount = opportunity.total  # follows the items again
         if changes.get("probability") is not None:
             opportunity.probability = changes["probability"]
         stage = changes.get("stage")
@@ -268,8 +270,10 @@ class OpportunityService:
                 probability_sent="probability" in changes,
                 status_sent=status is not None,
             )
-        elif status is not None:
-            self._follow_status(opportunity)
+        elif status is not None and stage is None:
+            self._follow_status(opportunity, probability_sent="probability" in changes)
+        if "amount" in changes and changes["amount"] is None and opportunity.total is not None:
+            opportunity.amount = opportunity.total  # follows the items again
         await self.session.flush()
         return await self._reload(opportunity.id)
 
@@ -309,11 +313,11 @@ class OpportunityService:
             elif was_closed and opportunity.status in STAGE_OF_CLOSED_STATUS:
                 opportunity.status = "Open"
 
-    def _follow_status(self, opportunity: Opportunity) -> None:
+    def _follow_status(self, opportunity: Opportunity, *, probability_sent: bool) -> None:
         """A status of Converted or Lost closes the opportunity the same way (won, lost)."""
         stage = STAGE_OF_CLOSED_STATUS.get(opportunity.status)
         if stage is not None and stage != opportunity.stage:
-            self._move(opportunity, stage, probability_sent=False, status_sent=True)
+            self._move(opportunity, stage, probability_sent=probability_sent, status_sent=True)
 
     def _close(self, opportunity: Opportunity) -> None:
         opportunity.actual_close_date = today()
