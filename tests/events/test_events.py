@@ -1314,3 +1314,26 @@ async def test_deleting_an_event_removes_its_comments_and_attachments(
     )
     assert (edit.status_code, edit.json()) == (404, NOT_FOUND)
     assert (await client.get(download, headers=admin.headers)).status_code == 404
+
+
+async def test_times_with_a_utc_offset_are_refused_not_a_500(
+    client: httpx.AsyncClient, admin: Member, test_database: Database
+) -> None:
+    """Event times are wall-clock times; one with an offset could not be compared with the
+    others (schemathesis found the 500 this was)."""
+    event = await _create(client, admin)
+    before = await checksum(test_database)
+    for field, value in (("end_time", "09:17:32.40670-14:26"), ("start_time", "09:00:00Z")):
+        assert _field_error(await _change(client, admin, event["id"], **{field: value}), field)
+        assert _field_error(await _post(client, admin, **_body(**{field: value})), field)
+    assert await checksum(test_database) == before
+
+
+async def test_the_schema_documents_times_as_wall_clock_times(client: httpx.AsyncClient) -> None:
+    """JSON Schema's "time" format requires an offset, which these times never have: the
+    document gives their pattern instead, and the responses conform to it."""
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["EventItem"]
+    for field in ("start_time", "end_time"):
+        text = str(schema["properties"][field])
+        assert "'format': 'time'" not in text
+        assert "pattern" in text

@@ -38,11 +38,18 @@ class GoogleUserinfoVerifier:
                 response = await client.get(
                     USERINFO_URL, headers={"Authorization": f"Bearer {token}"}
                 )
-            except httpx.HTTPError:
+            # A token no header can carry (control or non-ASCII characters) is refused
+            # by httpx before anything is sent: not accepted, like an unreachable Google.
+            except (httpx.HTTPError, UnicodeError, ValueError):
                 return None
         if response.status_code != 200:
             return None
-        data = response.json()
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
         email = data.get("email")
         if not isinstance(email, str) or not email:
             return None

@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from datetime import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -73,6 +75,27 @@ def _currency(value: str) -> str:
 
 
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("Give a wall-clock time without a UTC offset, e.g. 09:30")
+    return value
+
+
+# A wall-clock time (``HH:MM[:SS[.ffffff]]``), as events keep them. Documented by pattern:
+# JSON Schema's "time" format demands a UTC offset, which these never carry.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+            "examples": ["09:30:00"],
+        }
+    ),
+]
 
 
 def _has_nul(value: Any) -> bool:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from crm.activity.schemas import EventAttachment, EventComment
 from crm.core.pagination import Page
-from crm.core.schemas import NonEmptyStr, ReadSchema, UUIDList, choice_parser
+from crm.core.schemas import LocalTime, NonEmptyStr, ReadSchema, UUIDList, choice_parser
 from crm.events.schedule import WEEKDAYS, first_day, normalise_days
 from crm.events.schedule import Rule as ScheduleRule
 from crm.models import Event
@@ -61,7 +61,7 @@ class _EventFields(LinksIn):
     """The optional fields, shared by create and update (updates apply what was sent)."""
 
     status: Status | None = None
-    end_time: time | None = Field(default=None, description="HH:MM[:SS]; not before the start")
+    end_time: LocalTime | None = Field(default=None, description="HH:MM[:SS]; not before the start")
     recurring_days: Weekdays | None = Field(
         default=None, description=f"For Recurring events: {', '.join(WEEKDAYS)}"
     )
@@ -73,7 +73,7 @@ class EventCreate(_EventFields):
     name: NonEmptyStr = Field(max_length=64)
     event_type: EventType
     start_date: date
-    start_time: time
+    start_time: LocalTime
     end_date: date = Field(description="Not before start_date; for Recurring, the last day")
     is_active: bool = True
     disabled: bool = False
@@ -86,7 +86,7 @@ class EventUpdate(_EventFields):
     name: NonEmptyStr | None = Field(default=None, max_length=64)
     event_type: EventType | None = None
     start_date: date | None = None
-    start_time: time | None = None
+    start_time: LocalTime | None = None
     end_date: date | None = None
     is_active: bool | None = None
     disabled: bool | None = None
@@ -112,9 +112,9 @@ class EventItem(ReadSchema):
     event_type: str
     status: str | None
     start_date: date
-    start_time: time
+    start_time: LocalTime
     end_date: date
-    end_time: time | None
+    end_time: LocalTime | None
     recurring_days: list[str]
     date_of_meeting: date | None
     description: str | None
@@ -164,9 +164,9 @@ class Occurrence(ReadSchema):
     event_type: str
     status: str | None
     date: dt.date
-    start_time: time
+    start_time: LocalTime
     end_date: dt.date
-    end_time: time | None
+    end_time: LocalTime | None
 
     @classmethod
     def on(cls, event: Event, day: dt.date) -> Occurrence:
