@@ -29,6 +29,7 @@ from crm.erp.schemas import (
 )
 from crm.models import Opportunity, OpportunityItem, OpportunityLostReason
 from crm.opportunities.rows import OpportunityRows, settle_items
+from crm.opportunities.schemas import DEFAULT_CURRENCY
 from crm.opportunities.service import (
     ALL_OPPORTUNITIES,
     STAGE_OF_CLOSED_STATUS,
@@ -85,10 +86,8 @@ class ErpOpportunities:
         for key, default in defaults.items():
             if values.get(key) is None:  # not sent, or sent as null
                 values[key] = default
-        for key in ("amount", "expected_close_date"):
-            values.setdefault(key, None)
         if values.get("currency") is None:
-            values["currency"] = "USD"
+            values["currency"] = DEFAULT_CURRENCY
         return await self.opportunities.create_erp(values)
 
     async def update(self, public: str, data: OpportunityPatchIn) -> Opportunity:
@@ -97,8 +96,9 @@ class ErpOpportunities:
             if key in sent and sent[key] is None:
                 raise ValidationFailed.on(key, f"{key} cannot be null", code="required")
         opportunity_id = parse(ids.OPPORTUNITY, public)
-        current = await self.opportunities.get_visible(opportunity_id)
         if "party_name" in sent or "opportunity_from" in sent:
+            # The party is resolved as a pair: the one not sent is the current one.
+            current = await self.opportunities.get_visible(opportunity_id)
             sent.setdefault("opportunity_from", current.opportunity_from or "Customer")
             sent.setdefault(
                 "party_name",

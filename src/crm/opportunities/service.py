@@ -178,9 +178,7 @@ class OpportunityService:
             if key in changes and (changes[key] is not None or key not in _REQUIRED):
                 setattr(opportunity, key, changes[key])
         if "amount" in changes:
-            opportunity.amount_is_manual = changes["amount"] is not None
-            if changes["amount"] is None and opportunity.total is not None:
-                opportunity.amount = opportunity.total  # follows the items again
+            self._set_amount(opportunity, changes["amount"])
         if changes.get("probability") is not None:
             opportunity.probability = changes["probability"]
         stage = changes.get("stage")
@@ -258,7 +256,7 @@ class OpportunityService:
         stage = changes.pop("stage", None)
         status = changes.pop("status", None)
         if "amount" in changes:
-            opportunity.amount_is_manual = changes["amount"] is not None
+            self._set_amount(opportunity, changes.pop("amount"))
         for key, value in changes.items():
             setattr(opportunity, key, value)
         if status is not None:
@@ -272,8 +270,6 @@ class OpportunityService:
             )
         elif status is not None and stage is None:
             self._follow_status(opportunity, probability_sent="probability" in changes)
-        if "amount" in changes and changes["amount"] is None and opportunity.total is not None:
-            opportunity.amount = opportunity.total  # follows the items again
         await self.session.flush()
         return await self._reload(opportunity.id)
 
@@ -312,6 +308,13 @@ class OpportunityService:
                 opportunity.status = STATUS_OF_CLOSED_STAGE[stage]
             elif was_closed and opportunity.status in STAGE_OF_CLOSED_STATUS:
                 opportunity.status = "Open"
+
+    @staticmethod
+    def _set_amount(opportunity: Opportunity, amount: Decimal | None) -> None:
+        """An amount a client sets sticks (item changes leave it); ``null`` makes it follow
+        the items' total again, at once when there are items."""
+        opportunity.amount_is_manual = amount is not None
+        opportunity.amount = opportunity.total if amount is None else amount
 
     def _follow_status(self, opportunity: Opportunity, *, probability_sent: bool) -> None:
         """A status of Converted or Lost closes the opportunity the same way (won, lost)."""
