@@ -8,11 +8,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from crm.api import ROUTERS
 from crm.auth.google import GoogleUserinfoVerifier, GoogleVerifier
 from crm.core.cache import ResponseCache
+from crm.core.concurrency import ConditionalRequestMiddleware, capture_subject
 from crm.core.config import Settings, get_settings
 from crm.core.db import Database
 from crm.core.errors import install_error_handlers
@@ -24,6 +25,8 @@ from crm.core.ratelimit import Counter, make_counter
 from crm.core.storage import LocalStorage, Storage
 from crm.emails import jobs as email_jobs
 from crm.emails.service import EmailDelivery
+from crm.idempotency.middleware import IdempotencyMiddleware
+from crm.idempotency.service import IdempotencyStore
 from crm.imports import jobs as import_jobs
 from crm.imports.service import ImportRunner
 
@@ -75,6 +78,8 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=lifespan,
         redirect_slashes=False,
+        # Notes the record each request is about, for ETag / If-Match (core.concurrency).
+        dependencies=[Depends(capture_subject)],
     )
     configure_state(
         app,
@@ -89,7 +94,10 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash -> app.
+    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash ->
+    # Idempotency -> ConditionalRequest -> app.
+    app.add_middleware(ConditionalRequestMiddleware)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(RequestIdMiddleware)
@@ -136,6 +144,10 @@ async def _sweep_forever(app: FastAPI) -> None:
                 await sweep(app.state.dispatcher)
             except Exception:
                 logger.exception("sweep failed; retrying at the next interval")
+        try:
+            await IdempotencyStore(app.state.database).prune()
+        except Exception:
+            logger.exception("pruning idempotency keys failed; retrying at the next interval")
         await asyncio.sleep(app.state.settings.email_sweep_seconds)
 
 

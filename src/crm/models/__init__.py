@@ -7,6 +7,7 @@ from crm.models.api_settings import APISetting, api_setting_assignees, api_setti
 from crm.models.cases import Case
 from crm.models.documents import Document
 from crm.models.events import Event
+from crm.models.idempotency import IdempotentRequest
 from crm.models.identity import Address, AuthSession, Org, Profile, User
 from crm.models.imports import LeadImport
 from crm.models.invoices import Invoice, InvoiceLine
@@ -31,6 +32,7 @@ __all__ = [
     "Contact",
     "Document",
     "Event",
+    "IdempotentRequest",
     "Invoice",
     "InvoiceLine",
     "Lead",
