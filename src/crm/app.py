@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from crm.api import ROUTERS
 from crm.auth.google import GoogleUserinfoVerifier, GoogleVerifier
@@ -21,7 +22,7 @@ from crm.core.logging import configure_logging
 from crm.core.mail import Mailer, SmtpMailer
 from crm.core.middleware import NulCharacterMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from crm.core.queue import BrokerDispatcher, Dispatcher, broker, runtime
-from crm.core.ratelimit import Counter, make_counter
+from crm.core.ratelimit import Counter, RateLimitMiddleware, make_counter
 from crm.core.storage import LocalStorage, Storage
 from crm.emails import jobs as email_jobs
 from crm.emails.service import EmailDelivery
@@ -94,13 +95,19 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    # Added innermost first: requests pass RequestId -> NulCharacter -> TrailingSlash ->
-    # Idempotency -> ConditionalRequest -> app.
+    # Added innermost first: requests pass ProxyHeaders (only with CRM_TRUSTED_PROXIES) ->
+    # RequestId -> RateLimit -> NulCharacter -> TrailingSlash -> Idempotency ->
+    # ConditionalRequest -> app.
     app.add_middleware(ConditionalRequestMiddleware)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(NulCharacterMiddleware)
+    app.add_middleware(RateLimitMiddleware, state=app.state)
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # uvicorn's: the client is the right-most X-Forwarded-For address that is not a
+        # trusted proxy; X-Forwarded-Proto is believed from those proxies too.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +21,8 @@ from crm.auth.google import GoogleVerifier
 from crm.auth.repository import MembershipRepository, SessionRepository, UserRepository
 from crm.core.clock import as_utc, utcnow
 from crm.core.config import Settings
-from crm.core.errors import PermissionDenied, TooManyRequests, ValidationFailed
-from crm.core.ratelimit import Counter
+from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.ratelimit import RateLimiter, Rule
 from crm.core.security import (
     TokenType,
     decode_token,
@@ -78,11 +79,32 @@ class IssuedTokens:
     user: User
 
 
+TOO_MANY_ATTEMPTS = "Too many attempts; try again later"
+TOO_MANY_FAILURES = "Too many failed logins; try again later"
+
+
+AuthAction = Literal["login", "register", "refresh", "google"]
+
+
+def attempt_rules(settings: Settings, action: AuthAction) -> tuple[Rule, Rule]:
+    """The per-IP and per-account attempt limits of ``login``, ``register``, ``refresh`` or
+    ``google`` (``CRM_RATE_LIMIT_<ACTION>_PER_IP`` / ``_PER_ACCOUNT``)."""
+    window = settings.rate_limit_auth_window_seconds
+    limits = {
+        "login": (settings.rate_limit_login_per_ip, settings.rate_limit_login_per_account),
+        "register": (settings.rate_limit_register_per_ip, settings.rate_limit_register_per_account),
+        "refresh": (settings.rate_limit_refresh_per_ip, settings.rate_limit_refresh_per_account),
+        "google": (settings.rate_limit_google_per_ip, settings.rate_limit_google_per_account),
+    }
+    per_ip, per_account = limits[action]
+    return Rule(per_ip, window), Rule(per_account, window)
+
+
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings, counter: Counter) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, limiter: RateLimiter) -> None:
         self.session = session
         self.settings = settings
-        self.counter = counter
+        self.limiter = limiter
         self.users = UserDirectory(session)
         self.sessions = SessionRepository(session)
         self.memberships = MembershipRepository(session)
@@ -133,6 +155,7 @@ class AuthService:
     async def register(
         self, email: str, password: str, first_name: str, last_name: str
     ) -> IssuedTokens:
+        await self._count_attempt("register", account=normalize_email(email))
         if await self.users.by_email(email) is not None:
             raise ValidationFailed.on(
                 "email", "A user with this e-mail already exists", code="email_taken"
@@ -142,29 +165,34 @@ class AuthService:
         )
         return await self._start_session(user, "password")
 
-    async def login(self, email: str, password: str, client_ip: str) -> IssuedTokens:
+    async def login(self, email: str, password: str) -> IssuedTokens:
         email = normalize_email(email)
-        limits = (
-            (f"login-fail:email:{email}", self.settings.login_max_failures_per_email),
-            (f"login-fail:ip:{client_ip}", self.settings.login_max_failures_per_ip),
+        await self._count_attempt("login", account=email)
+        window = self.settings.login_failure_window_seconds
+        failures = (
+            (f"login-fail:email:{email}", Rule(self.settings.login_max_failures_per_email, window)),
+            (
+                f"login-fail:ip:{self.limiter.client_ip}",
+                Rule(self.settings.login_max_failures_per_ip, window),
+            ),
         )
-        for key, limit in limits:
-            state = await self.counter.peek(key)
-            if state.count >= limit:
-                raise TooManyRequests(state.retry_after, "Too many failed logins; try again later")
+        for key, rule in failures:
+            await self.limiter.refuse_if_spent(key, rule, TOO_MANY_FAILURES)
         user = await self.users.by_email(email)
         valid = verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            for key, _ in limits:
-                await self.counter.hit(key, self.settings.login_failure_window_seconds)
+            for key, rule in failures:
+                await self.limiter.note(key, rule)
             raise InvalidCredentials()
-        await self.counter.reset(limits[0][0])
+        await self.limiter.forget(failures[0][0])
         return await self._start_session(user, "password")
 
     async def google_login(self, verifier: GoogleVerifier, token: str) -> IssuedTokens:
+        await self._count_attempt("google")
         identity = await verifier.verify(token)
         if identity is None or not identity.email_verified:
             raise GoogleTokenInvalid()
+        await self._count_attempt("google", account=normalize_email(identity.email), ip=False)
         user = await self.users.by_email(identity.email)
         if user is None:
             user = await self.users.create(
@@ -178,7 +206,10 @@ class AuthService:
         return await self._start_session(user, "google")
 
     async def refresh(self, token: str) -> tuple[str, str]:
+        await self._count_attempt("refresh")
+        # Only a token whose signature verifies names an account to count against.
         claims = decode_token(token, secret=self._secret, expected=TokenType.REFRESH)
+        await self._count_attempt("refresh", account=str(claims.user_id), ip=False)
         auth_session = await self.sessions.get(claims.session_id)
         if (
             auth_session is None
@@ -198,6 +229,18 @@ class AuthService:
         if await self.sessions.active_user(claims.session_id, claims.user_id) is None:
             raise TokenInvalid()
         return self._mint(claims.user_id, claims.session_id, new)
+
+    async def _count_attempt(
+        self, action: AuthAction, *, account: str = "", ip: bool = True
+    ) -> None:
+        """Count one attempt at ``action`` against the client IP and/or the account (429
+        over a limit). The IP goes first: a client refused by its own limit does not use
+        up the account's, so one address cannot lock others out of an account as fast."""
+        per_ip, per_account = attempt_rules(self.settings, action)
+        if ip:
+            await self.limiter.hit_ip(action, per_ip, TOO_MANY_ATTEMPTS)
+        if account:
+            await self.limiter.hit(f"{action}:account:{account}", per_account, TOO_MANY_ATTEMPTS)
 
     async def logout(self, session_id: uuid.UUID) -> None:
         await self.sessions.revoke(session_id, "logout")

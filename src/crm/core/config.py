@@ -7,6 +7,7 @@ Every setting has a default that works for a first run on the embedded SQLite da
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -53,7 +54,27 @@ class Settings(BaseSettings):
     email_max_attempts: int = Field(default=8, ge=1)
     email_claim_lease_seconds: int = Field(default=600, ge=30)
 
-    lead_capture_per_minute: int = Field(default=60, ge=1)
+    # Rate limits: requests per window, counted in fixed windows (0 turns a limit off).
+    # Every /api/ request counts against its credential (an access token's login session,
+    # a secret key, an org key); a request without one counts against its client IP.
+    rate_limit_api_per_credential: int = Field(default=1200, ge=0)
+    rate_limit_api_per_ip: int = Field(default=600, ge=0)
+    rate_limit_api_window_seconds: int = Field(default=60, ge=1)
+    # Attempts (successful or not) on the auth endpoints, per client IP and per account.
+    rate_limit_login_per_ip: int = Field(default=60, ge=0)
+    rate_limit_login_per_account: int = Field(default=10, ge=0)
+    rate_limit_register_per_ip: int = Field(default=20, ge=0)
+    rate_limit_register_per_account: int = Field(default=5, ge=0)
+    rate_limit_refresh_per_ip: int = Field(default=120, ge=0)
+    rate_limit_refresh_per_account: int = Field(default=10, ge=0)
+    rate_limit_google_per_ip: int = Field(default=60, ge=0)
+    rate_limit_google_per_account: int = Field(default=10, ge=0)
+    rate_limit_auth_window_seconds: int = Field(default=60, ge=1)
+    # Leads accepted per website key per minute on create-from-site.
+    lead_capture_per_minute: int = Field(default=60, ge=0)
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For (and
+    # X-Forwarded-Proto) are believed; empty: none, the client IP is the connection's peer.
+    trusted_proxies: str = ""
 
     # Rendered list responses kept per worker, keyed by the org's data version (0: off).
     list_cache_entries: int = Field(default=1024, ge=0)
@@ -69,6 +90,15 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return ",".join(entries)
 
     @property
     def effective_database_url(self) -> str:

@@ -8,6 +8,7 @@ malformed id in a path is 404 (it cannot name a record).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 logger = logging.getLogger("crm.errors")
 
@@ -152,6 +154,22 @@ def body_for(path: str, error: DomainError) -> dict[str, Any]:
 def render(error: DomainError, request: Request | None = None) -> JSONResponse:
     body = body_for(request.url.path, error) if request is not None else error.body()
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def send_error(send: Send, path: str, error: DomainError) -> None:
+    """Answer with ``error`` straight from an ASGI middleware (before or instead of the app),
+    in the same shape and with the same headers as ``render``."""
+    body = json.dumps(body_for(path, error)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in error.headers.items()
+        ),
+    ]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def error_message(err: Mapping[str, Any]) -> str:

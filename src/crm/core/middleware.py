@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -10,7 +9,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm.core.errors import ValidationFailed, body_for, internal_error
+from crm.core.errors import ValidationFailed, internal_error, send_error
 
 logger = logging.getLogger("crm.errors")
 
@@ -58,18 +57,7 @@ class RequestIdMiddleware:
             logger.exception("unhandled error")
             if started:
                 raise
-            body = json.dumps(body_for(scope.get("path", ""), internal_error())).encode()
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+            await send_error(send_with_id, scope.get("path", ""), internal_error())
         finally:
             request_id_var.reset(token)
 
@@ -91,18 +79,7 @@ class NulCharacterMiddleware:
                 error = ValidationFailed(
                     "NUL characters are not allowed in the URL", code="nul_character"
                 )
-                body = json.dumps(body_for(scope["path"], error)).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": error.status_code,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await send_error(send, scope["path"], error)
                 return
         await self.app(scope, receive, send)
 
