@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "62528356ccae"
 down_revision: str | None = "5c1e7a2b9d40"
 branch_labels: str | Sequence[str] | None = None

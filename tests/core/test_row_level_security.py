@@ -35,8 +35,18 @@ def _postgresql_only(backend: str) -> None:
         pytest.skip("row-level security is PostgreSQL's")
 
 
+# Has an org column but no policy, on purpose: the security audit log is written outside any
+# tenant (by its own transaction after the request) and an admin's query of it also returns
+# the org-less events (logins) of the org's members; the audit service scopes it.
+WITHOUT_ROW_SECURITY = {"security_events"}
+
+
 def _org_column_tables() -> list[Table]:
-    return [t for t in Base.metadata.sorted_tables if "org_id" in t.c]
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if "org_id" in t.c and t.name not in WITHOUT_ROW_SECURITY
+    ]
 
 
 def _link_tables() -> list[Table]:
@@ -51,7 +61,8 @@ def _link_tables() -> list[Table]:
 
 
 def test_every_tenant_table_is_a_known_kind() -> None:
-    kinds = {t.name for t in (*_org_column_tables(), *_link_tables())} | NOT_TENANT_DATA
+    kinds = {t.name for t in (*_org_column_tables(), *_link_tables())}
+    kinds |= NOT_TENANT_DATA | WITHOUT_ROW_SECURITY
     assert kinds == {t.name for t in Base.metadata.sorted_tables}
 
 

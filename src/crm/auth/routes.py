@@ -81,7 +81,9 @@ async def logout(
     caller: CurrentCaller, service: AuthServiceDep, body: LogoutIn | None = None
 ) -> Response:
     """End the session of the access token (or of the refresh token sent): both stop working."""
-    await service.logout(caller.session_id)
+    await service.logout(caller.session_id, caller.user.id)
     if body is not None and body.refresh:
-        await service.logout(await service.session_of_refresh(body.refresh, caller.user.id))
+        other = await service.session_of_refresh(body.refresh, caller.user.id)
+        if other != caller.session_id:
+            await service.logout(other, caller.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Security events (/api/audit-log/) older than this are deleted by the sweep (0: never).
+    audit_retention_days: int = Field(default=365, ge=0)
+
     admin_email: str = ""
     log_level: str = "INFO"
 

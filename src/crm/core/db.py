@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -284,3 +284,21 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+@asynccontextmanager
+async def own_transaction(database: Database) -> AsyncIterator[AsyncSession]:
+    """A short write transaction of its own, committed on exit: for what must be written
+    whatever became of a request's transaction (the audit log). Queued behind the SQLite
+    writers as a request is; never call it while holding that queue (inside a request's
+    session)."""
+    token = _may_write.set(True)
+    try:
+        async with AsyncExitStack() as stack:
+            if database.write_lock is not None:
+                await stack.enter_async_context(database.write_lock)
+            session = await stack.enter_async_context(database.sessionmaker())
+            yield session
+            await session.commit()
+    finally:
+        _may_write.reset(token)

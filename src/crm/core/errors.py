@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
+from crm.core.audit import record_denial
+
 logger = logging.getLogger("crm.errors")
 
 FieldErrors = dict[str, list[str]]
@@ -82,6 +84,7 @@ class PermissionDenied(DomainError):
     status_code = 403
     code = "permission_denied"
     default_message = "You do not have Permission to perform this action"
+    required_role: str | None = None  # for the audit log: the role that would have passed
 
 
 class NotFound(DomainError):
@@ -210,6 +213,9 @@ _HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, PermissionDenied):
+            # Every 403 passes here: the one place denials reach the audit log.
+            record_denial(exc.code, exc.message, exc.required_role)
         return render(exc, request)
 
     @app.exception_handler(RequestValidationError)

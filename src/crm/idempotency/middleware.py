@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm.core.errors import DomainError, ValidationFailed, body_for
+from crm.core.errors import DomainError, ValidationFailed, send_error
 from crm.core.security import SECRET_KEY_PREFIX, TokenType, decode_token, hash_secret_key
 from crm.core.uploads import body_too_large
 from crm.idempotency.service import Answer, IdempotencyStore, Request
@@ -103,7 +102,7 @@ class IdempotencyMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
                 code="invalid_idempotency_key",
             )
-            await _send_error(send, path, error)
+            await send_error(send, path, error)
             return
         state = scope["app"].state
         caller = _caller(headers, state.settings.resolved_secret_key())
@@ -114,7 +113,7 @@ class IdempotencyMiddleware:
         limit = state.settings.max_upload_bytes + 1024 * 1024
         buffered = await _buffered(receive, limit)
         if buffered is None:
-            await _send_error(send, path, body_too_large(limit))
+            await send_error(send, path, body_too_large(limit))
             return
         body, replay_receive = buffered
         fingerprint = hashlib.sha256(
@@ -140,7 +139,7 @@ class IdempotencyMiddleware:
         self, store: IdempotencyStore, request: Request, same: bool, send: Send, path: str
     ) -> None:
         if not same:
-            await _send_error(send, path, KeyReused())
+            await send_error(send, path, KeyReused())
             return
         waited = 0.0
         while True:
@@ -148,16 +147,16 @@ class IdempotencyMiddleware:
             if found is None:
                 # The first request failed and let go of the key; this one may not run in
                 # its place unseen (its body was read): the client retries.
-                await _send_error(send, path, KeyInFlight(headers={"Retry-After": "1"}))
+                await send_error(send, path, KeyInFlight(headers={"Retry-After": "1"}))
                 return
             if not found.same_request:
-                await _send_error(send, path, KeyReused())
+                await send_error(send, path, KeyReused())
                 return
             if found.answer is not None:
                 await _send_answer(send, found.answer, replayed=True)
                 return
             if waited >= WAIT_FOR_FIRST_SECONDS:
-                await _send_error(send, path, KeyInFlight(headers={"Retry-After": "1"}))
+                await send_error(send, path, KeyInFlight(headers={"Retry-After": "1"}))
                 return
             await asyncio.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
@@ -244,14 +243,3 @@ async def _send_answer(send: Send, answer: Answer, *, replayed: bool) -> None:
         headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
-
-
-async def _send_error(send: Send, path: str, error: DomainError) -> None:
-    body = json.dumps(body_for(path, error)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *[(k.lower().encode(), v.encode()) for k, v in error.headers.items()],
-    ]
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -4,6 +4,7 @@ from crm.models import changes as _changes  # noqa: F401 - registers the version
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_keys import APIKey
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
+from crm.models.audit import SecurityEvent
 from crm.models.cases import Case
 from crm.models.documents import Document
 from crm.models.events import Event
@@ -43,6 +44,7 @@ __all__ = [
     "Org",
     "OutboundEmail",
     "Profile",
+    "SecurityEvent",
     "Tag",
     "Task",
     "Team",
