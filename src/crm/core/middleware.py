@@ -10,7 +10,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm.core.errors import ValidationFailed, body_for, internal_error
+from crm.core.errors import ValidationFailed, body_for, unexpected_error
 
 logger = logging.getLogger("crm.errors")
 
@@ -53,19 +53,22 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception:
-            # Rendered here, inside this middleware, so the 500 carries the request id too.
-            logger.exception("unhandled error")
+        except Exception as exc:
+            # Rendered here, inside this middleware, so the answer carries the request id.
             if started:
+                logger.exception("unhandled error")
                 raise
-            body = json.dumps(body_for(scope.get("path", ""), internal_error())).encode()
+            error = unexpected_error(exc)
+            body = json.dumps(body_for(scope.get("path", ""), error)).encode()
+            headers = [(k.lower().encode("latin-1"), v.encode()) for k, v in error.headers.items()]
             await send_with_id(
                 {
                     "type": "http.response.start",
-                    "status": 500,
+                    "status": error.status_code,
                     "headers": [
                         (b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode()),
+                        *headers,
                     ],
                 }
             )
