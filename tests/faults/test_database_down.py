@@ -290,3 +290,34 @@ async def test_a_terminated_backend_is_classified_unavailable(
         with pytest.raises(DBAPIError) as terminated:
             await victim.execute(text("SELECT 1"))
     assert database_unavailable(terminated.value)
+
+
+@only_on_postgresql
+async def test_no_free_pooled_connection_is_a_503_within_the_pool_timeout(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path,
+        redis_url="",
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout_seconds=0.5,
+    )
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            app.state.database.engine.connect() as held,  # the pool's only connection
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        ):
+            await held.execute(text("SELECT 1"))
+            response = await http.get(
+                "/api/leads/", headers={"Authorization": "Bearer sk_live_nothing"}
+            )
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "2"
+        assert response.json()["code"] == "service_unavailable"
+    finally:
+        await app.state.database.dispose()

@@ -254,6 +254,13 @@ def database_unavailable(error: BaseException) -> bool:
     return False
 
 
+def failure_reason(error: BaseException) -> str:
+    """The driver's words for a database failure, for logs: without the statement and its
+    parameters, which SQLAlchemy's own message carries (lead names, e-mails...)."""
+    driver = getattr(error, "orig", None) or error
+    return f"{type(driver).__name__}: {driver}"
+
+
 class CRMSession(Session):
     """Session class the tenant guard listens on (see ``crm.core.tenancy``)."""
 

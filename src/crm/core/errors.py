@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm.core.db import database_unavailable
+from crm.core.db import database_unavailable, failure_reason
 
 logger = logging.getLogger("crm.errors")
 
@@ -238,7 +238,7 @@ def unexpected_error(exc: BaseException) -> DomainError:
     """The answer to an exception no domain error describes, logged: 503 when the database
     cannot be reached right now (see ``database_unavailable``), else 500."""
     if database_unavailable(exc):
-        logger.warning("database unavailable: %r", exc)
+        logger.warning("database unavailable: %s", failure_reason(exc))
         return ServiceUnavailable()
     logger.error("unhandled error", exc_info=exc)
     return internal_error()

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.clock import utcnow
 from crm.core.config import Settings
-from crm.core.db import Database, database_unavailable
+from crm.core.db import Database, database_unavailable, failure_reason
 from crm.core.errors import PayloadTooLarge, ValidationFailed, error_message
 from crm.core.queue import Dispatcher, enqueue_after_commit
 from crm.core.storage import Storage
@@ -280,7 +280,10 @@ class ImportRunner:
                 if delay is None or not database_unavailable(exc):
                     raise
                 logger.warning(
-                    "import %s lost the database (%s); resuming in %s s", job.id, exc, delay
+                    "import %s lost the database (%s); resuming in %s s",
+                    job.id,
+                    failure_reason(exc),
+                    delay,
                 )
                 current = None
                 await asyncio.sleep(delay)
