@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     redis_url: str = ""
+    # The Redis list the jobs go through; one per deployment sharing a Redis server.
+    job_queue: str = "crm:jobs"
 
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     import_sync_max_bytes: int = Field(default=1024 * 1024, ge=0)
     import_batch_rows: int = Field(default=1000, ge=1)
+    # A running import job that has not committed a batch for this long is taken to have
+    # died with its worker; the sweep hands it to another worker, which resumes it.
+    import_lease_seconds: float = Field(default=300.0, gt=0)
 
     smtp_host: str = ""
     smtp_port: int = 25
@@ -52,6 +57,9 @@ class Settings(BaseSettings):
     mail_from: str = "crm@localhost"
     email_sweep_seconds: float = Field(default=15.0, gt=0)
     email_max_attempts: int = Field(default=8, ge=1)
+    # The first retry after the SMTP server was unavailable; each next one waits twice as
+    # long, at most an hour.
+    email_retry_seconds: float = Field(default=30.0, gt=0)
     email_claim_lease_seconds: int = Field(default=600, ge=30)
 
     # Rate limits: requests per window, counted in fixed windows (0 turns a limit off).
@@ -82,6 +90,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PostgreSQL: how long to wait for a new connection, and for a free one from the pool,
+    # before the request answers 503 (Retry-After).
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Security events (/api/audit-log/) older than this are deleted by the sweep (0: never).
     audit_retention_days: int = Field(default=365, ge=0)

@@ -16,11 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
 from crm.core.audit import record_denial
+from crm.core.db import database_unavailable, failure_reason
 
 logger = logging.getLogger("crm.errors")
 
@@ -120,6 +122,9 @@ class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"
     default_message = "The database is unavailable; try again shortly"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 # The ERPNext-style surface (§9) answers every failure in one Stripe-like object.
@@ -238,25 +243,28 @@ def install_error_handlers(app: FastAPI) -> None:
         conflict = Conflict("A record with these values already exists", code="duplicate")
         return render(conflict, request)
 
-    @app.exception_handler(OperationalError)
-    async def _operational(request: Request, exc: OperationalError) -> Response:
-        return await _unavailable(request, exc)
+    # Database failures: unreachable, restarting, pool exhausted -> 503 with Retry-After
+    # (the client may retry; the pool reconnects by itself); anything else is a bug -> 500.
+    # OSError covers the driver's own socket errors, which SQLAlchemy does not wrap.
+    async def _database(request: Request, exc: Exception) -> Response:
+        return render(unexpected_error(exc), request)
 
-    @app.exception_handler(DBAPIError)
-    async def _dbapi(request: Request, exc: DBAPIError) -> Response:
-        if exc.connection_invalidated:
-            return await _unavailable(request, exc)
-        logger.exception("database error", exc_info=exc)
-        return render(internal_error(), request)
-
-    async def _unavailable(request: Request, exc: Exception) -> Response:
-        logger.warning("database unavailable: %s", exc)
-        return render(ServiceUnavailable(headers={"Retry-After": "2"}), request)
+    for failure in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(failure, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error", exc_info=exc)
-        return render(internal_error(), request)
+        return render(unexpected_error(exc), request)
+
+
+def unexpected_error(exc: BaseException) -> DomainError:
+    """The answer to an exception no domain error describes, logged: 503 when the database
+    cannot be reached right now (see ``database_unavailable``), else 500."""
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", failure_reason(exc))
+        return ServiceUnavailable()
+    logger.error("unhandled error", exc_info=exc)
+    return internal_error()
 
 
 def internal_error() -> DomainError:

@@ -19,7 +19,7 @@ from crm.core.audit import (
     end_trail,
     start_trail,
 )
-from crm.core.errors import ValidationFailed, internal_error, send_error
+from crm.core.errors import ValidationFailed, send_error, unexpected_error
 
 logger = logging.getLogger("crm.errors")
 audit_logger = logging.getLogger("crm.audit")
@@ -63,12 +63,12 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception:
-            # Rendered here, inside this middleware, so the 500 carries the request id too.
-            logger.exception("unhandled error")
+        except Exception as exc:
+            # Rendered here, inside this middleware, so the answer carries the request id.
             if started:
+                logger.exception("unhandled error")
                 raise
-            await send_error(send_with_id, scope.get("path", ""), internal_error())
+            await send_error(send_with_id, scope.get("path", ""), unexpected_error(exc))
         finally:
             request_id_var.reset(token)
 
