@@ -198,6 +198,45 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+# -- a database where requests really commit ----------------------------------------------
+# The usual harness runs every request inside one rolled-back connection, which cannot run
+# transactions side by side nor show what survives a rollback. Tests about races and
+# rollbacks take these instead (a new migrated database each, dropped afterwards).
+
+
+@pytest.fixture
+def own_database_url() -> Iterator[str]:
+    with fresh_database_url() as url:
+        yield url
+
+
+@pytest.fixture
+async def committing_database(own_database_url: str) -> AsyncIterator[Database]:
+    database = Database.from_settings(Settings(database_url=own_database_url))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def committing_client(
+    own_database_url: str, committing_database: Database, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=own_database_url, secret_key=TEST_SECRET, data_dir=tmp_path, redis_url=""
+    )
+    app = create_app(
+        settings,
+        database=committing_database,
+        counter=MemoryCounter(),
+        dispatcher=RecordingDispatcher(),
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 # -- factories: real users and orgs made through the API ----------------------------------
 
 

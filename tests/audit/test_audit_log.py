@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from crm.core.queue import RecordingDispatcher
 from crm.core.ratelimit import MemoryCounter
 from crm.core.tenancy import unscoped
 from crm.models import APIKey, SecurityEvent, User
-from tests.conftest import TEST_SECRET, Factory, FakeGoogle, Member, fresh_database_url
+from tests.conftest import TEST_SECRET, Factory, FakeGoogle, Member
 
 AGENT = "audit-test-agent/1.0"
 
@@ -466,36 +465,10 @@ async def test_pages_newest_first(client: httpx.AsyncClient, factory: Factory) -
 # -- durability, failures, retention ----------------------------------------------------------
 
 
-@pytest.fixture
-def own_database_url() -> Iterator[str]:
-    with fresh_database_url() as url:
-        yield url
-
-
-@pytest.fixture
-async def committing_client(
-    own_database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[httpx.AsyncClient, Database]]:
-    """A database of its own where requests really commit and roll back."""
-    settings = Settings(
-        database_url=own_database_url, secret_key=TEST_SECRET, data_dir=tmp_path, redis_url=""
-    )
-    database = Database.from_settings(settings)
-    app = create_app(
-        settings, database=database, counter=MemoryCounter(), dispatcher=RecordingDispatcher()
-    )
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            yield http, database
-    finally:
-        await database.dispose()
-
-
 async def test_events_outlive_the_rollback_of_their_request(
-    committing_client: tuple[httpx.AsyncClient, Database],
+    committing_client: httpx.AsyncClient, committing_database: Database
 ) -> None:
-    client, database = committing_client
+    client, database = committing_client, committing_database
     factory = Factory(client)
     admin = await factory.admin()
     user = await factory.member_of(admin, role="USER")

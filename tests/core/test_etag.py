@@ -7,18 +7,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from crm.app import create_app
-from crm.core.config import Settings
-from crm.core.db import Database
-from crm.core.queue import RecordingDispatcher
-from crm.core.ratelimit import MemoryCounter
-from tests.conftest import TEST_SECRET, Factory, Member, fresh_database_url
+from tests.conftest import Factory, Member
 
 
 async def _opportunity(client: httpx.AsyncClient, admin: Member) -> str:
@@ -133,32 +126,6 @@ async def test_another_orgs_record_answers_404_not_412(
 
 
 # -- the race ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_database_url() -> Iterator[str]:
-    with fresh_database_url() as url:
-        yield url
-
-
-@pytest.fixture
-async def committing_client(
-    own_database_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Requests that really commit, side by side (the usual harness shares one connection)."""
-    settings = Settings(
-        database_url=own_database_url, secret_key=TEST_SECRET, data_dir=tmp_path, redis_url=""
-    )
-    database = Database.from_settings(settings)
-    app = create_app(
-        settings, database=database, counter=MemoryCounter(), dispatcher=RecordingDispatcher()
-    )
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-    finally:
-        await database.dispose()
 
 
 INCREMENTS = 50

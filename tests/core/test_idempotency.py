@@ -5,23 +5,17 @@ refused; keys are per org (or per API key) and last 24 hours."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
-from crm.app import create_app
 from crm.core.clock import utcnow
-from crm.core.config import Settings
 from crm.core.db import Database
-from crm.core.queue import RecordingDispatcher
-from crm.core.ratelimit import MemoryCounter
 from crm.idempotency.service import IdempotencyStore
 from crm.models import IdempotentRequest
-from tests.conftest import TEST_SECRET, Factory, Member, fresh_database_url
+from tests.conftest import Factory, Member
 
 
 async def _accounts_named(client: httpx.AsyncClient, member: Member, name: str) -> int:
@@ -167,31 +161,6 @@ async def test_requests_without_the_header_are_untouched(
 
 
 # -- the race ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_database_url() -> Iterator[str]:
-    with fresh_database_url() as url:
-        yield url
-
-
-@pytest.fixture
-async def committing_client(
-    own_database_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=own_database_url, secret_key=TEST_SECRET, data_dir=tmp_path, redis_url=""
-    )
-    database = Database.from_settings(settings)
-    app = create_app(
-        settings, database=database, counter=MemoryCounter(), dispatcher=RecordingDispatcher()
-    )
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-    finally:
-        await database.dispose()
 
 
 async def test_racing_duplicates_create_once(committing_client: httpx.AsyncClient) -> None:

@@ -9,43 +9,10 @@ commit."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from crm.app import create_app
-from crm.core.config import Settings
-from crm.core.db import Database
-from crm.core.queue import RecordingDispatcher
-from crm.core.ratelimit import MemoryCounter
-from tests.conftest import TEST_SECRET, Factory, fresh_database_url
-
-
-@pytest.fixture
-def own_database_url() -> Iterator[str]:
-    with fresh_database_url() as url:
-        yield url
-
-
-@pytest.fixture
-async def committing_client(
-    own_database_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=own_database_url, secret_key=TEST_SECRET, data_dir=tmp_path, redis_url=""
-    )
-    database = Database.from_settings(settings)
-    app = create_app(
-        settings, database=database, counter=MemoryCounter(), dispatcher=RecordingDispatcher()
-    )
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-    finally:
-        await database.dispose()
+from tests.conftest import Factory
 
 
 async def test_concurrent_creates_draw_distinct_numbers(
