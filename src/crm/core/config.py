@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     import_sync_max_bytes: int = Field(default=1024 * 1024, ge=0)
     import_batch_rows: int = Field(default=1000, ge=1)
+    # What an XLSX upload may inflate to (all its XML together): past it, a zip bomb.
+    max_import_inflated_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    # Rows one export (GET /api/<records>/export/) may hold; more is refused.
+    max_export_rows: int = Field(default=100_000, ge=1)
 
     smtp_host: str = ""
     smtp_port: int = 25
