@@ -278,13 +278,21 @@ PARTS = [SHEET, "xl/sharedStrings.xml", "xl/workbook.xml", "[Content_Types].xml"
 
 @pytest.mark.parametrize("doctype", [LAUGHS, XXE], ids=["billion-laughs", "external-entity"])
 @pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("sync_limit", [10 * MB, 0], ids=["in-request", "background"])
 async def test_xml_entity_declarations_are_refused(
-    client: httpx.AsyncClient, factory: Factory, test_database: Database, part: str, doctype: str
+    factory: Factory,
+    settings: Any,
+    test_database: Database,
+    part: str,
+    doctype: str,
+    sync_limit: int,
 ) -> None:
     admin = await factory.admin()
     content = _entity_bomb(part, doctype)
     assert part in zipfile.ZipFile(io.BytesIO(content)).namelist()
-    response, elapsed, peak = await _timed_upload(client, admin, content)
+    app = _app(settings, test_database, RecordingDispatcher(), import_sync_max_bytes=sync_limit)
+    async with await _client(app) as client:
+        response, elapsed, peak = await _timed_upload(client, admin, content)
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["code"] == "xlsx_dtd_forbidden"
