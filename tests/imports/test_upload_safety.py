@@ -302,6 +302,19 @@ async def test_xml_entity_declarations_are_refused(
     assert await _leads(test_database, admin.org_id) == []
 
 
+@pytest.mark.parametrize(
+    "prefix", [b" " * (200 * 1024), b"\xef\xbb\xbf\n\t "], ids=["whitespace", "bom"]
+)
+async def test_a_doctype_behind_whitespace_is_refused_too(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database, prefix: bytes
+) -> None:
+    """Without an XML declaration, whitespace may come first: however much, it is read past."""
+    admin = await factory.admin()
+    part = prefix + (XXE + f'<worksheet xmlns="{MAIN_NS}"><sheetData/></worksheet>').encode()
+    response = await _upload(client, admin, _rebuild({SHEET: part}), "leads.xlsx")
+    assert (response.status_code, response.json()["code"]) == (400, "xlsx_dtd_forbidden")
+
+
 async def test_a_bomb_in_a_background_job_fails_the_job(
     factory: Factory, settings: Any, test_database: Database, zero_bomb: bytes
 ) -> None:

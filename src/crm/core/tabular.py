@@ -138,10 +138,16 @@ class _RootReached(Exception):
     """The prolog of an XML part is over: nothing after it can declare entities."""
 
 
-def _looks_like_xml(head: bytes) -> bool:
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return True
-    return head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<")
+def _content_start(stream: IO[bytes] | _MeteredPart) -> bytes:
+    """The part's first chunk that holds more than whitespace, from its first other byte on
+    (a UTF-16 byte order mark kept, with the chunk whole). Whitespace may precede a DOCTYPE
+    when there is no XML declaration, so however much of it there is, it is read past."""
+    while chunk := stream.read(CHUNK):
+        if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return chunk
+        if content := chunk.removeprefix(codecs.BOM_UTF8).lstrip():
+            return content
+    return b""
 
 
 def _check_prolog(part: _Prepended, name: str) -> None:
@@ -204,8 +210,8 @@ def inspect_xlsx(archive: zipfile.ZipFile, limits: XlsxLimits) -> None:
         if part.is_dir():
             continue
         with archive.open(part) as stream:
-            head = stream.read(64)
-            if _looks_like_xml(head):
+            head = _content_start(stream)
+            if head.startswith((b"<", codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 _check_prolog(_Prepended(head, stream), part.filename)
 
 
