@@ -268,6 +268,24 @@ def test_every_inflated_byte_is_metered(tmp_path: Path) -> None:
     assert _count_rows(path, XlsxLimits()) == 2000
 
 
+def test_openpyxl_reads_through_the_meter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every part openpyxl inflates while the rows are read is counted (the sheet whole)."""
+    path = tmp_path / "big.xlsx"
+    path.write_bytes(_workbook([["first_name", "last_name"]] + [["A" * 50, "B"]] * 2000))
+    sheet_size = zipfile.ZipFile(path).getinfo(SHEET).file_size
+    budgets: list[_InflateBudget] = []
+    original = _InflateBudget.__init__
+
+    def remember(self: _InflateBudget, limit: int) -> None:
+        original(self, limit)
+        budgets.append(self)
+
+    monkeypatch.setattr(_InflateBudget, "__init__", remember)
+    assert _count_rows(path, XlsxLimits()) == 2000
+    reading = budgets[-1]  # the budget openpyxl read under (the first one read the prologs)
+    assert reading.spent >= sheet_size
+
+
 def _count_rows(path: Path, limits: XlsxLimits) -> int:
     with open_table(path, limits) as table:
         return sum(1 for _ in table.rows)

@@ -363,7 +363,10 @@ def _open_xlsx(path: Path, limits: XlsxLimits) -> Table:
     try:
         archive = _MeteredZip(handle, _InflateBudget(limits.max_inflated_bytes))
         inspect_xlsx(archive, limits)
-        # load_workbook, with the metered archive in place of the one openpyxl opened.
+        # openpyxl's reading gets a budget of its own (the prologs were read already).
+        archive.budget = _InflateBudget(limits.max_inflated_bytes)
+        # load_workbook (openpyxl 3.1), with the metered archive in place of the one
+        # openpyxl opened; read-only worksheets keep reading through it as rows are asked.
         reader = ExcelReader(handle, read_only=True, data_only=True)
         reader.archive.close()
         reader.archive, reader.valid_files = archive, archive.namelist()
