@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from crm.core.db import Database
-from tests.conftest import Factory
+from tests.activity.records import make_record
+from tests.conftest import Factory, Member
 from tests.opportunities.rows import insert_account, insert_contact
 from tests.sql_count import count_statements
 
@@ -194,3 +195,36 @@ async def test_audit_log_statement_count_is_constant(
     assert small == large
     page = await client.get("/api/audit-log/?limit=100", headers=admin.headers)
     assert page.json()["count"] == 14
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/api/leads/export/", "lead"),
+        ("/api/accounts/export/", "account"),
+        ("/api/contacts/export/", "contact"),
+        ("/api/opportunities/export/", "opportunity"),
+    ],
+)
+async def test_export_statement_count_is_constant(
+    path: str, kind: str, client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    """5 records or 50, assigned to the user: the same statements (a count, then the records
+    and their links per chunk of 1000), for an admin and for a user."""
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+
+    async def statements(caller: Member, export_format: str) -> int:
+        return await _statements(
+            client, test_database, f"{path}?format={export_format}", caller.headers
+        )
+
+    made: list[str] = []
+    counts: list[tuple[int, ...]] = []
+    for total in (5, 50):
+        while len(made) < total:
+            made.append(await make_record(test_database, admin, kind, assigned_to=[user]))
+        counts.append(
+            tuple([await statements(c, f) for c in (admin, user) for f in ("csv", "xlsx")])
+        )
+    assert counts[0] == counts[1]

@@ -14,6 +14,7 @@ from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
 from crm.records.repository import (
+    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -22,6 +23,8 @@ from crm.records.repository import (
     contains_ci,
     link_ids_of,
     link_loaders,
+    newest_first,
+    older_than,
     pickers,
     tagged_with,
     visible,
@@ -77,9 +80,21 @@ class AccountRepository:
         statement = (
             visible(Account, self.tenant)
             .where(*filters.conditions(), Account.status == status)
-            .order_by(Account.created_on.desc(), Account.id.desc())
+            .order_by(*newest_first(Account))
             .limit(params.limit)
             .offset(params.offset)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def export_chunk(
+        self, filters: AccountFilters, after: Keyset | None, size: int
+    ) -> list[Account]:
+        """The next ``size`` listed accounts after ``after``, both statuses, newest first."""
+        statement = (
+            visible(Account, self.tenant)
+            .where(*filters.conditions(), *older_than(Account, after))
+            .order_by(*newest_first(Account))
+            .limit(size)
         )
         return list((await self.session.execute(statement)).scalars())
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from crm.accounts.permissions import Accounts
 from crm.accounts.repository import AccountFilters
 from crm.accounts.schemas import (
+    ACCOUNT_EXPORT_HEADERS,
     AccountCreate,
     AccountDetailOut,
     AccountEmailOut,
@@ -25,7 +26,8 @@ from crm.activity.permissions import Activity
 from crm.cases.permissions import Cases
 from crm.cases.schemas import CaseItem
 from crm.core.errors import ValidationFailed
-from crm.core.filters import id_list
+from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
+from crm.core.filters import id_list, text_list
 from crm.core.pagination import Pagination, page_link
 from crm.invoices.permissions import Invoices
 from crm.invoices.schemas import InvoiceItem
@@ -38,12 +40,7 @@ from crm.tasks.schemas import TaskItem
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
-@router.get("/", response_model=AccountListOut)
-async def list_accounts(
-    cache: CachedList,
-    accounts: Accounts,
-    request: Request,
-    page: Pagination,
+def account_filters(
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
     city: Annotated[
         str | None, Query(max_length=255, description="Part of the billing city")
@@ -54,10 +51,8 @@ async def list_accounts(
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
     status_: Annotated[str | None, Query(alias="status", description="open or closed")] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
-) -> Response:
-    """Open and closed accounts the caller may see, each half paginated with limit/offset."""
-    if (hit := cache.hit()) is not None:
-        return hit
+) -> AccountFilters:
+    """The filters of the account list, also taken by the export."""
     wanted = None
     if status_:
         wanted = (
@@ -65,13 +60,27 @@ async def list_accounts(
         )
         if wanted not in ("open", "closed"):
             raise ValidationFailed.on("status", "Use open or closed")
-    filters = AccountFilters(
+    return AccountFilters(
         name=name,
         city=city,
         industry=industry,
-        tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
+        tags=text_list(tags),
+        status=wanted,
         assigned_to=id_list(assigned_to, "assigned_to"),
     )
+
+
+Filters = Annotated[AccountFilters, Depends(account_filters)]
+
+
+@router.get("/", response_model=AccountListOut)
+async def list_accounts(
+    cache: CachedList, accounts: Accounts, request: Request, page: Pagination, filters: Filters
+) -> Response:
+    """Open and closed accounts the caller may see, each half paginated with limit/offset."""
+    if (hit := cache.hit()) is not None:
+        return hit
+    wanted = filters.status
     counts = await accounts.counts(filters)
     rows: dict[str, list[Account]] = {"open": [], "closed": []}
     for half in rows:
@@ -102,6 +111,25 @@ async def list_accounts(
             status=["open", "closed"],
         )
     )
+
+
+@router.get("/export/", response_class=Response, responses=EXPORT_RESPONSES)
+async def export_accounts(
+    accounts: Accounts,
+    request: Request,
+    filters: Filters,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    """Every account the list shows for the same filters (open and closed), newest first,
+    as CSV or XLSX. More than ``CRM_MAX_EXPORT_ROWS``: 400 ``export_too_large``."""
+    settings = request.app.state.settings
+    written = await write_export(
+        export_format,
+        "Accounts",
+        ACCOUNT_EXPORT_HEADERS,
+        accounts.export(filters, settings.max_export_rows),
+    )
+    return export_response(written, export_format, "accounts")
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=AccountItem)

@@ -253,3 +253,33 @@ class AccountEmailOut(ReadSchema):
             created_on=email.created_on,
             created_by=email.created_by_id,
         )
+
+
+# -- export (GET /api/accounts/export/) -----------------------------------------------------
+
+ACCOUNT_EXPORT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "industry",
+    "website",
+    "status",
+    "billing_address_line",
+    "billing_street",
+    "billing_city",
+    "billing_state",
+    "billing_postcode",
+    "billing_country",
+    "contact_name",
+    "description",
+)
+ACCOUNT_EXPORT_HEADERS = (*ACCOUNT_EXPORT_FIELDS, "tags", "created_on", "id")
+
+
+def account_export_row(account: Account, links: LinkIds) -> tuple[Any, ...]:
+    return (
+        *(getattr(account, name) for name in ACCOUNT_EXPORT_FIELDS),
+        ", ".join(links.tags),
+        account.created_on,
+        account.id,
+    )

@@ -5,7 +5,7 @@ creator (§1.3, §4)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -13,18 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.accounts.errors import AccountNameTaken
 from crm.accounts.repository import AccountFilters, AccountRepository
-from crm.accounts.schemas import AccountCreate, AccountMailIn, AccountUpdate
+from crm.accounts.schemas import (
+    AccountCreate,
+    AccountMailIn,
+    AccountUpdate,
+    account_export_row,
+)
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.exports import Row
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.emails.service import EmailOutbox, Recipient
 from crm.models import Account, Contact, Opportunity, OutboundEmail
 from crm.records.repository import LinkIds, Pick, PickerKind
-from crm.records.service import RecordLinks
+from crm.records.service import RecordLinks, export_rows
 
 _SCALARS = (
     "name",
@@ -62,6 +68,18 @@ class AccountService:
 
     async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
         return await self.accounts.links_of(ids)
+
+    async def export(self, filters: AccountFilters, max_rows: int) -> AsyncIterator[list[Row]]:
+        """Every account the list would show for ``filters``, as export rows."""
+        counts = await self.accounts.counts(filters)
+        async for rows in export_rows(
+            total=sum(counts.values()),
+            max_rows=max_rows,
+            fetch=lambda after, size: self.accounts.export_chunk(filters, after, size),
+            links_of=self.accounts.links_of,
+            row=account_export_row,
+        ):
+            yield rows
 
     async def get_visible(self, account_id: uuid.UUID) -> Account:
         """The account, if the caller may see it: another org's is 404, a hidden one 403."""

@@ -203,7 +203,7 @@ class ActivityService:
         head, chunks = await peek(upload.chunks, SNIFF_BYTES)
         if not head:
             raise EmptyAttachment(upload.field)
-        file_name = sanitize_filename(upload.filename)
+        file_name = sanitize_filename(upload.filename, upload.field)
         stored = await self.storage.save(chunks, max_bytes=upload.max_bytes)
         try:
             attachment = Attachment(

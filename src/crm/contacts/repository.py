@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -19,10 +20,15 @@ from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
 from crm.models.records import link_table
 from crm.records.repository import (
+    Keyset,
+    LinkIds,
     assigned_to_any,
     contact_via_assigned_account,
     contains_ci,
+    link_ids_of,
     link_loaders,
+    newest_first,
+    older_than,
     tagged_with,
     visible,
 )
@@ -85,18 +91,39 @@ class ContactRepository:
     def _visible(self) -> Select[Contact]:
         return visible(Contact, self.tenant)
 
-    async def page(self, filters: ContactFilters, params: PageParams) -> tuple[list[Contact], int]:
+    async def count(self, filters: ContactFilters) -> int:
         base = self._visible().where(*filters.conditions())
         total = await self.session.scalar(
             select(func.count()).select_from(base.order_by(None).subquery())
         )
+        return int(total or 0)
+
+    async def page(self, filters: ContactFilters, params: PageParams) -> tuple[list[Contact], int]:
+        total = await self.count(filters)
         rows = await self.session.execute(
-            base.options(*link_loaders(Contact))
-            .order_by(Contact.created_on.desc(), Contact.id.desc())
+            self._visible()
+            .where(*filters.conditions())
+            .options(*link_loaders(Contact))
+            .order_by(*newest_first(Contact))
             .limit(params.limit)
             .offset(params.offset)
         )
-        return list(rows.scalars()), int(total or 0)
+        return list(rows.scalars()), total
+
+    async def export_chunk(
+        self, filters: ContactFilters, after: Keyset | None, size: int
+    ) -> list[Contact]:
+        """The next ``size`` listed contacts after ``after``, in the list's order."""
+        statement = (
+            self._visible()
+            .where(*filters.conditions(), *older_than(Contact, after))
+            .order_by(*newest_first(Contact))
+            .limit(size)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
+        return await link_ids_of(self.session, Contact, ids, contacts=False)
 
     async def get(self, contact_id: uuid.UUID) -> Contact | None:
         """The contact in this org, visible or not (the service checks visibility)."""

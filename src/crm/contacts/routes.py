@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from crm.activity.permissions import Activity
 from crm.contacts.permissions import Contacts
 from crm.contacts.repository import ContactFilters
 from crm.contacts.schemas import (
+    CONTACT_EXPORT_HEADERS,
     ContactAddress,
     ContactCreate,
     ContactDetailOut,
@@ -21,7 +22,8 @@ from crm.contacts.schemas import (
     ContactUpdate,
     LinkedRecord,
 )
-from crm.core.filters import id_list
+from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
+from crm.core.filters import id_list, text_list
 from crm.core.pagination import Page, Pagination
 from crm.records.caching import CachedList
 from crm.records.schemas import link_objects
@@ -31,13 +33,7 @@ from crm.users.schemas import MemberBrief
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
 
-@router.get("/", response_model=ContactListOut)
-async def list_contacts(
-    cache: CachedList,
-    contacts: Contacts,
-    members: Members,
-    request: Request,
-    page: Pagination,
+def contact_filters(
     name: Annotated[
         str | None, Query(max_length=255, description="Part of the first or last name")
     ] = None,
@@ -50,19 +46,34 @@ async def list_contacts(
     ] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
-) -> Response:
-    """The contacts the caller may see, newest first, with the org's active members as a
-    picker lookup (``users``)."""
-    if (hit := cache.hit()) is not None:
-        return hit
-    filters = ContactFilters(
+) -> ContactFilters:
+    """The filters of the contact list, also taken by the export."""
+    return ContactFilters(
         name=name,
         city=city,
         phone=phone,
         email=email,
         assigned_to=id_list(assigned_to, "assigned_to"),
-        tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
+        tags=text_list(tags),
     )
+
+
+Filters = Annotated[ContactFilters, Depends(contact_filters)]
+
+
+@router.get("/", response_model=ContactListOut)
+async def list_contacts(
+    cache: CachedList,
+    contacts: Contacts,
+    members: Members,
+    request: Request,
+    page: Pagination,
+    filters: Filters,
+) -> Response:
+    """The contacts the caller may see, newest first, with the org's active members as a
+    picker lookup (``users``)."""
+    if (hit := cache.hit()) is not None:
+        return hit
     rows, total = await contacts.page(filters, page)
     envelope = Page[ContactItem].build(request, page, total, [ContactItem.of(c) for c in rows])
     return cache.keep(
@@ -70,6 +81,25 @@ async def list_contacts(
             **dict(envelope), users=[MemberBrief.of(p) for p in await members.all(active=True)]
         )
     )
+
+
+@router.get("/export/", response_class=Response, responses=EXPORT_RESPONSES)
+async def export_contacts(
+    contacts: Contacts,
+    request: Request,
+    filters: Filters,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    """Every contact the list shows for the same filters, newest first, as CSV or XLSX.
+    More than ``CRM_MAX_EXPORT_ROWS``: 400 ``export_too_large``."""
+    settings = request.app.state.settings
+    written = await write_export(
+        export_format,
+        "Contacts",
+        CONTACT_EXPORT_HEADERS,
+        contacts.export(filters, settings.max_export_rows),
+    )
+    return export_response(written, export_format, "contacts")
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=ContactItem)

@@ -16,6 +16,7 @@ from crm.core.clock import today
 from crm.core.pagination import Page
 from crm.core.schemas import NonEmptyStr, ReadSchema
 from crm.models import Contact
+from crm.records.repository import LinkIds
 from crm.records.schemas import LinksIn, TeamBrief, link_ids
 from crm.users.schemas import AddressIn, MemberBrief, Phone
 
@@ -208,3 +209,42 @@ class ContactDetailOut(ReadSchema):
     users_mention: list[dict[str, str]]
     opportunities: list[LinkedRecord]
     accounts: list[LinkedRecord]
+
+
+# -- export (GET /api/contacts/export/) -----------------------------------------------------
+
+CONTACT_EXPORT_FIELDS = (
+    "salutation",
+    "first_name",
+    "last_name",
+    "title",
+    "organization",
+    "primary_email",
+    "secondary_email",
+    "mobile_number",
+    "secondary_number",
+    "department",
+    "language",
+    "do_not_call",
+    "date_of_birth",
+    "address_line",
+    "street",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "description",
+    "linked_in_url",
+    "facebook_url",
+    "twitter_username",
+)
+CONTACT_EXPORT_HEADERS = (*CONTACT_EXPORT_FIELDS, "tags", "created_on", "id")
+
+
+def contact_export_row(contact: Contact, links: LinkIds) -> tuple[Any, ...]:
+    return (
+        *(getattr(contact, name) for name in CONTACT_EXPORT_FIELDS),
+        ", ".join(links.tags),
+        contact.created_on,
+        contact.id,
+    )

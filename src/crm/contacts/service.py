@@ -5,6 +5,7 @@ assignee of an account listing the contact; delete: admin or creator (§1.3, §5
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,13 +14,14 @@ from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.contacts.errors import ContactEmailTaken
 from crm.contacts.repository import ContactFilters, ContactRepository
-from crm.contacts.schemas import ContactCreate, ContactUpdate
+from crm.contacts.schemas import ContactCreate, ContactUpdate, contact_export_row
 from crm.core.errors import NotFound, PermissionDenied
+from crm.core.exports import Row
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
-from crm.records.service import LINK_FIELDS, RecordLinks
+from crm.records.service import LINK_FIELDS, RecordLinks, export_rows
 
 
 class ContactService:
@@ -32,6 +34,17 @@ class ContactService:
 
     async def page(self, filters: ContactFilters, params: PageParams) -> tuple[list[Contact], int]:
         return await self.contacts.page(filters, params)
+
+    async def export(self, filters: ContactFilters, max_rows: int) -> AsyncIterator[list[Row]]:
+        """Every contact the list would show for ``filters``, as export rows."""
+        async for rows in export_rows(
+            total=await self.contacts.count(filters),
+            max_rows=max_rows,
+            fetch=lambda after, size: self.contacts.export_chunk(filters, after, size),
+            links_of=self.contacts.links_of,
+            row=contact_export_row,
+        ):
+            yield rows
 
     async def get_visible(self, contact_id: uuid.UUID) -> Contact:
         """The contact, if the caller may see it: another org's is 404, a hidden one 403."""

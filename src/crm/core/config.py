@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # A running import job that has not committed a batch for this long is taken to have
     # died with its worker; the sweep hands it to another worker, which resumes it.
     import_lease_seconds: float = Field(default=300.0, gt=0)
+    # What an XLSX upload may inflate to (all its XML together): past it, a zip bomb.
+    max_import_inflated_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    # Rows one export (GET /api/<records>/export/) may hold; more is refused.
+    max_export_rows: int = Field(default=100_000, ge=1)
 
     smtp_host: str = ""
     smtp_port: int = 25

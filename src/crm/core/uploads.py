@@ -2,15 +2,16 @@
 uploaded file (a safe display name, a content type decided from the file's own bytes, and
 the header that hands it back as a download).
 
-The client's ``Content-Type`` and path are never trusted: the name is cut down to a plain
-base name, and the type comes from magic bytes, so an HTML page uploaded as ``image/png``
-is served as text, and ``../../etc/passwd`` is only ever the label ``passwd``.
+The client's ``Content-Type`` and path are never trusted: a name that holds a path
+(``../../etc/passwd``) is refused, and the type comes from magic bytes, so an HTML page
+uploaded as ``image/png`` is served as text.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
 import struct
 import unicodedata
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -35,14 +36,37 @@ OCTET_STREAM = "application/octet-stream"
 _TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r\f")
 
 
-def sanitize_filename(name: str) -> str:
-    """The base name of ``name``, without path separators, control or format characters,
-    or leading dots; ``file`` when nothing is left; at most 255 characters, extension kept."""
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def invalid_filename(field: str) -> ValidationFailed:
+    return ValidationFailed.on(
+        field,
+        "The file name must be a plain name: no folders (/ or \\), drive letters, control "
+        'characters, or "." / ".." alone',
+        code="invalid_filename",
+    )
+
+
+def sanitize_filename(name: str, field: str = "file") -> str:
+    """The name an uploaded file is kept and served under.
+
+    Refused (400 ``invalid_filename`` on ``field``) when it tries to name a place rather than
+    a file: a path separator (``../../x``, ``..\\x``, ``/etc/passwd``), a drive
+    (``C:x``), a control character (NUL, line breaks, tabs), or ``.``/``..`` alone. Otherwise
+    NFC-normalised, invisible format characters (such as the right-to-left override that
+    makes "gpj.exe" read as "exe.jpg") and leading dots removed, ``file`` when nothing is
+    left, and at most 255 characters with the extension kept."""
     name = unicodedata.normalize("NFC", name)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    # Cc: control characters incl. NUL; Cf: invisible format characters such as the
-    # right-to-left override that makes "gpj.exe" read as "exe.jpg".
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+    if (
+        "/" in name
+        or "\\" in name
+        or _DRIVE.match(name)
+        or name.strip() in (".", "..")
+        or any(unicodedata.category(ch) == "Cc" for ch in name)
+    ):
+        raise invalid_filename(field)
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
     name = name.strip().lstrip(".").strip().rstrip(". ")
     if not name:
         return "file"
@@ -154,6 +178,23 @@ async def _capped(request: Request, max_bytes: int) -> AsyncGenerator[bytes, Non
         yield chunk
 
 
+# python-multipart cuts a file name with a Windows drive or share ("C:\\dir\\x") down to
+# its last part, an old Internet Explorer workaround; the raw header still shows it.
+_WINDOWS_PATH = re.compile(rb'filename="((?:[A-Za-z]:|\\\\)[^"]*)"', re.IGNORECASE)
+
+
+class _MultiPartParser(MultiPartParser):
+    """Starlette's parser, except that a file name with a drive or share reaches
+    :func:`sanitize_filename` whole, to be refused like any other path."""
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        part = self._current_part
+        found = _WINDOWS_PATH.search(part.content_disposition or b"")
+        if part.file is not None and found:
+            part.file.filename = found.group(1).decode("utf-8", "replace")
+
+
 def form_content_type(request: Request) -> str | None:
     """``multipart/form-data`` or ``application/x-www-form-urlencoded``, else None."""
     content_type, _ = parse_options_header(request.headers.get("content-type"))
@@ -176,7 +217,7 @@ async def read_form(
     stream = _capped(request, max_bytes)
     try:
         if form_content_type(request) == "multipart/form-data":
-            return await MultiPartParser(
+            return await _MultiPartParser(
                 request.headers,
                 stream,
                 max_files=max_files,

@@ -176,7 +176,7 @@ class DocumentService:
         head, chunks = await peek(upload.chunks, SNIFF_BYTES)
         if not head:
             raise EmptyDocument()
-        file_name = sanitize_filename(upload.filename)
+        file_name = sanitize_filename(upload.filename, "document_file")
         stored = await self.storage.save(chunks, max_bytes=upload.max_bytes)
         logger.info("stored document file: %d bytes, sha256 %s", stored.size, stored.sha256)
         return stored, head, file_name

@@ -110,7 +110,8 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
 
-        limit = state.settings.max_upload_bytes + 1024 * 1024
+        # Room for the largest body a route takes (an import file) with its form around it.
+        limit = max(state.settings.max_upload_bytes, state.settings.max_import_bytes) + 1024 * 1024
         buffered = await _buffered(receive, limit)
         if buffered is None:
             await send_error(send, path, body_too_large(limit))

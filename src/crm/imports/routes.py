@@ -62,10 +62,10 @@ async def upload_leads(request: Request, importer: Importer) -> Any:
             upload = form.get("leads_file") or form.get("file")
             if not isinstance(upload, UploadFile):
                 raise ValidationFailed.on("leads_file", "Attach the CSV or XLSX file as leads_file")
+            file_name = sanitize_filename(upload.filename or "leads.csv", "leads_file")
             path = Path(tmp) / "upload"
             with path.open("wb") as target:
                 await anyio.to_thread.run_sync(shutil.copyfileobj, upload.file, target)
-            file_name = sanitize_filename(upload.filename or "leads.csv")
         finally:
             await form.close()
         size = path.stat().st_size

@@ -36,10 +36,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.core.clock import utcnow
 from crm.core.config import Settings
 from crm.core.db import Database, database_unavailable, failure_reason
-from crm.core.errors import PayloadTooLarge, ValidationFailed, error_message
+from crm.core.errors import DomainError, PayloadTooLarge, ValidationFailed, error_message
 from crm.core.queue import Dispatcher, enqueue_after_commit
 from crm.core.storage import Storage
-from crm.core.tabular import Table, UnreadableTable, open_table
+from crm.core.tabular import (
+    ForbiddenXml,
+    SpreadsheetTooLarge,
+    Table,
+    UnreadableTable,
+    XlsxLimits,
+    open_table,
+)
 from crm.core.tenancy import TenantContext, bind_tenant, unscoped
 from crm.imports.repository import ImportRepository
 from crm.imports.schemas import HEADER_ALIASES, ImportResultOut, LeadRow, RowError
@@ -64,6 +71,23 @@ def _row_errors(exc: ValidationError) -> dict[str, list[str]]:
         name = str(err["loc"][0]) if err.get("loc") else "row"
         errors.setdefault(name, []).append(error_message(err))
     return errors
+
+
+def xlsx_limits(settings: Settings) -> XlsxLimits:
+    return XlsxLimits(max_inflated_bytes=settings.max_import_inflated_bytes)
+
+
+def refusal(exc: UnreadableTable) -> DomainError:
+    """The HTTP error for a file that cannot be read: 413 ``xlsx_too_large`` for a zip bomb,
+    400 ``xlsx_dtd_forbidden`` for an XML part with a DOCTYPE, else 400 ``unreadable_file``."""
+    message = str(exc)
+    if isinstance(exc, SpreadsheetTooLarge):
+        return PayloadTooLarge(
+            message, code="xlsx_too_large", field_errors={"leads_file": [message]}
+        )
+    if isinstance(exc, ForbiddenXml):
+        return ValidationFailed.on("leads_file", message, code="xlsx_dtd_forbidden")
+    return ValidationFailed.on("leads_file", message, code="unreadable_file")
 
 
 def check_headers(table: Table) -> dict[str, str]:
@@ -135,8 +159,8 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def count_rows(path: Path) -> int:
-    with open_table(path) as table:
+def count_rows(path: Path, limits: XlsxLimits) -> int:
+    with open_table(path, limits) as table:
         return sum(1 for _ in table.rows)
 
 
@@ -151,9 +175,9 @@ class LeadImporter:
 
     def _open(self, path: Path) -> tuple[Table, dict[str, str]]:
         try:
-            table = open_table(path)
+            table = open_table(path, xlsx_limits(self.settings))
         except UnreadableTable as exc:
-            raise ValidationFailed.on("leads_file", str(exc), code="unreadable_file") from exc
+            raise refusal(exc) from exc
         try:
             return table, check_headers(table)
         except BaseException:
@@ -183,7 +207,7 @@ class LeadImporter:
                     failed += batch.failed
                     errors.extend(batch.errors[: max(0, MAX_REPORTED_ERRORS - len(errors))])
             except UnreadableTable as exc:
-                raise ValidationFailed.on("leads_file", str(exc), code="unreadable_file") from exc
+                raise refusal(exc) from exc
         report = [RowError.model_validate(e) for e in errors]
         if imported == 0:
             raise ValidationFailed(
@@ -202,9 +226,9 @@ class LeadImporter:
         table, _ = self._open(path)
         table.close()
         try:
-            total = await anyio.to_thread.run_sync(count_rows, path)
+            total = await anyio.to_thread.run_sync(count_rows, path, xlsx_limits(self.settings))
         except UnreadableTable as exc:
-            raise ValidationFailed.on("leads_file", str(exc), code="unreadable_file") from exc
+            raise refusal(exc) from exc
         if total > self.settings.max_import_rows:
             raise PayloadTooLarge(
                 f"The file has {total} rows; the limit is {self.settings.max_import_rows}"
@@ -258,8 +282,11 @@ class ImportRunner:
                     await anyio.to_thread.run_sync(handle.write, chunk)
             try:
                 return await self._import_resuming(job, path, progress)
-            except (UnreadableTable, ValidationFailed) as exc:
-                await self._finish(job, "failed", getattr(exc, "message", str(exc)))
+            except UnreadableTable as exc:
+                await self._finish(job, "failed", refusal(exc).message)
+                return "failed"
+            except ValidationFailed as exc:
+                await self._finish(job, "failed", exc.message)
                 return "failed"
             except JobTakenOver:
                 logger.warning("import %s was taken over by another worker; stopping", job.id)
@@ -298,7 +325,7 @@ class ImportRunner:
 
     async def _import(self, job: LeadImport, path: Path, progress: Progress | None) -> str:
         errors: list[dict[str, Any]] = list(job.errors or [])
-        with open_table(path) as table:
+        with open_table(path, xlsx_limits(self.settings)) as table:
             mapping = check_headers(table)
             rows = batches(
                 table,
@@ -349,13 +376,17 @@ class ImportRunner:
         self, org_id: uuid.UUID, path: Path, acting_email: str | None
     ) -> LeadImport:
         """Queue a file for import on behalf of a member (the command line's way in)."""
-        total = await anyio.to_thread.run_sync(count_rows, path)
-        if total > self.settings.max_import_rows:
-            raise PayloadTooLarge(
-                f"The file has {total} rows; the limit is {self.settings.max_import_rows}"
-            )
-        with open_table(path) as table:
-            check_headers(table)
+        limits = xlsx_limits(self.settings)
+        try:
+            total = await anyio.to_thread.run_sync(count_rows, path, limits)
+            if total > self.settings.max_import_rows:
+                raise PayloadTooLarge(
+                    f"The file has {total} rows; the limit is {self.settings.max_import_rows}"
+                )
+            with open_table(path, limits) as table:
+                check_headers(table)
+        except UnreadableTable as exc:
+            raise refusal(exc) from exc
         async with self.database.sessionmaker() as session:
             repository = ImportRepository(session)
             actor = await repository.acting_member(org_id, acting_email)

@@ -27,6 +27,7 @@ from crm.models import (
     User,
 )
 from crm.records.repository import (
+    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -36,6 +37,8 @@ from crm.records.repository import (
     equals_ci,
     link_ids_of,
     link_loaders,
+    newest_first,
+    older_than,
     pickers,
     tagged_with,
     visible,
@@ -110,9 +113,21 @@ class LeadRepository:
         statement = (
             visible(Lead, self.tenant)
             .where(*filters.conditions(), _half(half))
-            .order_by(Lead.created_on.desc(), Lead.id.desc())
+            .order_by(*newest_first(Lead))
             .limit(params.limit)
             .offset(params.offset)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def export_chunk(
+        self, filters: LeadFilters, after: Keyset | None, size: int
+    ) -> list[Lead]:
+        """The next ``size`` listed leads after ``after``, both halves, in the list's order."""
+        statement = (
+            visible(Lead, self.tenant)
+            .where(*filters.conditions(), Lead.status != CONVERTED, *older_than(Lead, after))
+            .order_by(*newest_first(Lead))
+            .limit(size)
         )
         return list((await self.session.execute(statement)).scalars())
 

@@ -12,17 +12,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from crm.accounts.schemas import AccountItem, OpportunityBrief
 from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
-from crm.core.filters import id_list
+from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
+from crm.core.filters import id_list, text_list
 from crm.core.pagination import Pagination, page_link
 from crm.leads.permissions import Leads, SiteCapture
 from crm.leads.repository import CLOSED_HALF, OPEN, LeadFilters
 from crm.leads.schemas import (
     CLOSED,
+    LEAD_EXPORT_HEADERS,
     SOURCES,
     STATUSES,
     CompanyLookup,
@@ -61,12 +63,7 @@ async def create_lead_from_site(
     return LeadItem.of(await capture.create(apikey, body))
 
 
-@router.get("/", response_model=LeadListOut)
-async def list_leads(
-    cache: CachedList,
-    leads: Leads,
-    request: Request,
-    page: Pagination,
+def lead_filters(
     name: Annotated[
         str | None, Query(max_length=255, description="Part of the first or last name")
     ] = None,
@@ -79,24 +76,34 @@ async def list_leads(
     email: Annotated[str | None, Query(max_length=254, description="Part of the e-mail")] = None,
     tags: Annotated[list[str] | None, Query(description="Tag names or slugs; any matches")] = None,
     assigned_to: Annotated[list[str] | None, Query(description="Profile ids; any matches")] = None,
-) -> Response:
-    """Open and closed leads the caller may see, each half paginated with limit/offset.
-    Converted leads are never listed."""
-    if (hit := cache.hit()) is not None:
-        return hit
+) -> LeadFilters:
+    """The filters of the lead list, also taken by the export."""
     wanted = normalise_status(status_) if status_ and status_.strip() else None
     if wanted is not None and wanted not in STATUSES:
         raise ValidationFailed.on("status", f"Use one of: {', '.join(STATUSES)}")
-    filters = LeadFilters(
+    return LeadFilters(
         name=name,
         title=title,
         source=source,
         status=wanted,
         city=city,
         email=email,
-        tags=[t for value in tags or [] for t in value.split(",") if t.strip()] or None,
+        tags=text_list(tags),
         assigned_to=id_list(assigned_to, "assigned_to"),
     )
+
+
+Filters = Annotated[LeadFilters, Depends(lead_filters)]
+
+
+@router.get("/", response_model=LeadListOut)
+async def list_leads(
+    cache: CachedList, leads: Leads, request: Request, page: Pagination, filters: Filters
+) -> Response:
+    """Open and closed leads the caller may see, each half paginated with limit/offset.
+    Converted leads are never listed."""
+    if (hit := cache.hit()) is not None:
+        return hit
     counts = await leads.counts(filters)
     totals = {
         OPEN: sum(n for status, n in counts.items() if status != CLOSED),
@@ -130,6 +137,26 @@ async def list_leads(
             companies=[CompanyLookup(id=c.id, name=c.text) for c in picks["companies"]],
         )
     )
+
+
+@router.get("/export/", response_class=Response, responses=EXPORT_RESPONSES)
+async def export_leads(
+    leads: Leads,
+    request: Request,
+    filters: Filters,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    """Every lead the list shows for the same filters (open and closed; not converted ones),
+    newest first, as CSV or XLSX. The columns are the import's, so the file imports back.
+    More than ``CRM_MAX_EXPORT_ROWS`` matching leads: 400 ``export_too_large``."""
+    settings = request.app.state.settings
+    written = await write_export(
+        export_format,
+        "Leads",
+        LEAD_EXPORT_HEADERS,
+        leads.export(filters, settings.max_export_rows),
+    )
+    return export_response(written, export_format, "leads")
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=LeadWriteOut)

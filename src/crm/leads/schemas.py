@@ -302,3 +302,41 @@ class LeadDetailOut(ReadSchema):
     converted_account: AccountItem | None
     converted_contact: ContactBrief | None
     converted_opportunity: OpportunityBrief | None
+
+
+# -- export (GET /api/leads/export/) --------------------------------------------------------
+
+# The import's columns first, under the names it reads, so an export imports back; then
+# what an import ignores.
+LEAD_IMPORT_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "website",
+    "address_line",
+    "street",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "description",
+    "status",
+    "source",
+    "account_name",
+    "opportunity_amount",
+    "probability",
+    "industry",
+    "organization",
+)
+LEAD_EXPORT_HEADERS = (*LEAD_IMPORT_FIELDS, "tags", "created_on", "id")
+
+
+def lead_export_row(lead: Lead, links: LinkIds) -> tuple[Any, ...]:
+    return (
+        *(getattr(lead, name) for name in LEAD_IMPORT_FIELDS),
+        ", ".join(links.tags),
+        lead.created_on,
+        lead.id,
+    )

@@ -14,7 +14,7 @@ as the key's creator, throttled per key.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.exports import Row
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.ratelimit import RateLimiter, Rule
@@ -35,10 +36,10 @@ from crm.leads.errors import (
     LeadAlreadyConverted,
 )
 from crm.leads.repository import LeadFilters, LeadRepository, SiteKeyRepository
-from crm.leads.schemas import CONVERTED, LeadCreate, LeadUpdate, SiteLeadCreate
+from crm.leads.schemas import CONVERTED, LeadCreate, LeadUpdate, SiteLeadCreate, lead_export_row
 from crm.models import Account, APISetting, Contact, Lead, Opportunity, Profile
 from crm.records.repository import LinkIds, Pick, PickerKind
-from crm.records.service import RecordLinks
+from crm.records.service import RecordLinks, export_rows
 
 # Website capture: at most this many leads per key per window. A module constant until the
 # settings grow a knob for it.
@@ -107,6 +108,18 @@ class LeadService:
 
     async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
         return await self.leads.links_of(ids)
+
+    async def export(self, filters: LeadFilters, max_rows: int) -> AsyncIterator[list[Row]]:
+        """Every lead the list would show for ``filters`` (both halves), as export rows."""
+        counts = await self.leads.counts(filters)
+        async for rows in export_rows(
+            total=sum(counts.values()),
+            max_rows=max_rows,
+            fetch=lambda after, size: self.leads.export_chunk(filters, after, size),
+            links_of=self.leads.links_of,
+            row=lead_export_row,
+        ):
+            yield rows
 
     async def get_visible(self, lead_id: uuid.UUID) -> Lead:
         """The lead, if the caller may see it: another org's is 404, a hidden one 403."""

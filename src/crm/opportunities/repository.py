@@ -20,6 +20,7 @@ from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity, Profile
 from crm.records.repository import (
+    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -28,6 +29,8 @@ from crm.records.repository import (
     contains_ci,
     link_ids_of,
     link_loaders,
+    newest_first,
+    older_than,
     pickers,
     tagged_with,
     visible,
@@ -105,9 +108,22 @@ class OpportunityRepository:
         rows = await self.session.execute(
             self._filtered(filters)
             .options(joinedload(Opportunity.account).load_only(Account.name))
-            .order_by(Opportunity.created_on.desc(), Opportunity.id.desc())
+            .order_by(*newest_first(Opportunity))
             .limit(params.limit)
             .offset(params.offset)
+        )
+        return list(rows.scalars())
+
+    async def export_chunk(
+        self, filters: OpportunityFilters, after: Keyset | None, size: int
+    ) -> list[Opportunity]:
+        """The next ``size`` listed opportunities after ``after``, with the account's name."""
+        rows = await self.session.execute(
+            self._filtered(filters)
+            .where(*older_than(Opportunity, after))
+            .options(joinedload(Opportunity.account).load_only(Account.name))
+            .order_by(*newest_first(Opportunity))
+            .limit(size)
         )
         return list(rows.scalars())
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from crm.accounts.schemas import AccountItem
 from crm.activity.permissions import Activity
+from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list
 from crm.core.pagination import Page, Pagination
 from crm.opportunities.permissions import Opportunities
 from crm.opportunities.repository import OpportunityFilters
 from crm.opportunities.schemas import (
+    OPPORTUNITY_EXPORT_HEADERS,
     STAGES,
     AccountLookup,
     CurrencyForecast,
@@ -50,12 +52,7 @@ def _account_filter(raw: str | None) -> tuple[list[uuid.UUID] | None, str | None
         return None, raw.strip()
 
 
-@router.get("/", response_model=OpportunityListOut)
-async def list_opportunities(
-    cache: CachedList,
-    opportunities: Opportunities,
-    request: Request,
-    page: Pagination,
+def opportunity_filters(
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
     account: Annotated[
         str | None,
@@ -72,14 +69,10 @@ async def list_opportunities(
     currency: Annotated[
         list[str] | None, Query(description="Currency codes, case-insensitive; any matches")
     ] = None,
-) -> Response:
-    """The opportunities the caller may see, newest first, with the forecast per currency
-    of the whole filtered set (not only the page) and lookups for pickers (at most 100
-    each; non-admins get only the accounts and contacts they can see)."""
-    if (hit := cache.hit()) is not None:
-        return hit
+) -> OpportunityFilters:
+    """The filters of the opportunity list, also taken by the export."""
     account_ids, account_name = _account_filter(account)
-    filters = OpportunityFilters(
+    return OpportunityFilters(
         name=name,
         account_ids=account_ids,
         account_name=account_name,
@@ -89,6 +82,24 @@ async def list_opportunities(
         assigned_to=id_list(assigned_to, "assigned_to"),
         currencies=[c.upper() for c in _values(currency)] or None,
     )
+
+
+Filters = Annotated[OpportunityFilters, Depends(opportunity_filters)]
+
+
+@router.get("/", response_model=OpportunityListOut)
+async def list_opportunities(
+    cache: CachedList,
+    opportunities: Opportunities,
+    request: Request,
+    page: Pagination,
+    filters: Filters,
+) -> Response:
+    """The opportunities the caller may see, newest first, with the forecast per currency
+    of the whole filtered set (not only the page) and lookups for pickers (at most 100
+    each; non-admins get only the accounts and contacts they can see)."""
+    if (hit := cache.hit()) is not None:
+        return hit
     # The forecast counts every currency's rows: their sum is the total, no COUNT needed.
     forecast = await opportunities.forecast(filters)
     total = sum(f.count for f in forecast)
@@ -109,6 +120,25 @@ async def list_opportunities(
             stages=list(STAGES),
         )
     )
+
+
+@router.get("/export/", response_class=Response, responses=EXPORT_RESPONSES)
+async def export_opportunities(
+    opportunities: Opportunities,
+    request: Request,
+    filters: Filters,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    """Every opportunity the list shows for the same filters, newest first, as CSV or XLSX.
+    More than ``CRM_MAX_EXPORT_ROWS``: 400 ``export_too_large``."""
+    settings = request.app.state.settings
+    written = await write_export(
+        export_format,
+        "Opportunities",
+        OPPORTUNITY_EXPORT_HEADERS,
+        opportunities.export(filters, settings.max_export_rows),
+    )
+    return export_response(written, export_format, "opportunities")
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=OpportunityItem)

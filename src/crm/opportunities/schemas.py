@@ -230,3 +230,38 @@ class OpportunityDetailOut(ReadSchema):
     attachments: list[OpportunityAttachment]
     users_mention: list[dict[str, str]]
     comment_permission: bool
+
+
+# -- export (GET /api/opportunities/export/) ------------------------------------------------
+
+OPPORTUNITY_EXPORT_HEADERS = (
+    "name",
+    "account",
+    "stage",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close_date",
+    "lead_source",
+    "description",
+    "tags",
+    "created_on",
+    "id",
+)
+
+
+def opportunity_export_row(opportunity: Opportunity, links: LinkIds) -> tuple[Any, ...]:
+    return (
+        opportunity.name,
+        opportunity.account.name if opportunity.account is not None else None,
+        opportunity.stage,
+        opportunity.amount,
+        opportunity.currency,
+        opportunity.probability,
+        opportunity.expected_close_date,
+        opportunity.lead_source,
+        opportunity.description,
+        ", ".join(links.tags),
+        opportunity.created_on,
+        opportunity.id,
+    )

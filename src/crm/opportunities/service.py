@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from crm.activity.service import ActivityService
 from crm.core.clock import today
 from crm.core.db import CENTS
 from crm.core.errors import NotFound, PermissionDenied
+from crm.core.exports import Row
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
@@ -38,10 +39,11 @@ from crm.opportunities.schemas import (
     STAGE_PROBABILITY,
     OpportunityCreate,
     OpportunityUpdate,
+    opportunity_export_row,
 )
 from crm.records.errors import UnknownContacts
 from crm.records.repository import LinkIds, Pick, PickerKind
-from crm.records.service import LINK_FIELDS, RecordLinks
+from crm.records.service import LINK_FIELDS, RecordLinks, export_rows
 
 # Lookup lists in list responses feed pickers; they are not exports.
 
@@ -89,6 +91,17 @@ class OpportunityService:
 
     async def links_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LinkIds]:
         return await self.opportunities.links_of(ids)
+
+    async def export(self, filters: OpportunityFilters, max_rows: int) -> AsyncIterator[list[Row]]:
+        """Every opportunity the list would show for ``filters``, as export rows."""
+        async for rows in export_rows(
+            total=await self.opportunities.count(filters),
+            max_rows=max_rows,
+            fetch=lambda after, size: self.opportunities.export_chunk(filters, after, size),
+            links_of=self.opportunities.links_of,
+            row=opportunity_export_row,
+        ):
+            yield rows
 
     async def forecast(self, filters: OpportunityFilters) -> list[Forecast]:
         """Per currency, never mixing currencies: Σ amount and Σ amount x probability / 100."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Select,
     String,
     Uuid,
+    and_,
     bindparam,
     cast,
     false,
@@ -99,6 +101,44 @@ def _org_param() -> Any:
 
 def _profile_param(tenant_is_admin: bool) -> Any:
     return None if tenant_is_admin else bindparam("profile_id", type_=Uuid())
+
+
+# -- the default order, walked in chunks (exports) -----------------------------------------
+
+Keyset = tuple[datetime, uuid.UUID]
+
+
+def newest_first(model: type[SalesRecord]) -> list[Any]:
+    """The default order of every record list: newest first, the id breaking ties."""
+    return [model.created_on.desc(), model.id.desc()]
+
+
+def older_than(model: type[SalesRecord], keyset: Keyset | None) -> list[ColumnElement[bool]]:
+    """The records after ``keyset`` (the last one seen) in :func:`newest_first` order."""
+    if keyset is None:
+        return []
+    created_on, record_id = keyset
+    return [
+        or_(
+            model.created_on < created_on,
+            and_(model.created_on == created_on, model.id < record_id),
+        )
+    ]
+
+
+async def keyset_chunks(
+    fetch: Callable[[Keyset | None, int], Awaitable[Sequence[R]]], size: int
+) -> AsyncIterator[Sequence[R]]:
+    """Every record ``fetch`` finds, ``size`` at a time, each chunk starting after the last
+    one's final record (no offset to skip, nothing seen twice as rows are added)."""
+    keyset: Keyset | None = None
+    while True:
+        chunk = await fetch(keyset, size)
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+        keyset = (chunk[-1].created_on, chunk[-1].id)
 
 
 def tagged_with(model: type[SalesRecord], names: Sequence[str]) -> ColumnElement[bool]:

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.core.exports import EXPORT_CHUNK_ROWS, Row, ensure_exportable
 from crm.core.tenancy import TenantContext
 
 # Assigning people is what notifies them: wherever links are applied, the listener is on.
 from crm.emails import notifications  # noqa: F401 - registers the assignment listener
 from crm.models.records import SalesRecord
+from crm.records.repository import Keyset, LinkIds, keyset_chunks
 from crm.tags.service import TagService
 from crm.teams.service import TeamService
 from crm.users.service import MemberService
 
 LINK_FIELDS = ("assigned_to", "teams", "tags")
+
+R = TypeVar("R", bound=SalesRecord)
+
+
+async def export_rows(
+    *,
+    total: int,
+    max_rows: int,
+    fetch: Callable[[Keyset | None, int], Awaitable[Sequence[R]]],
+    links_of: Callable[[Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, LinkIds]]],
+    row: Callable[[R, LinkIds], Row],
+) -> AsyncIterator[list[Row]]:
+    """The rows of an export of ``total`` matching records, a chunk at a time: two
+    statements per chunk (the records, then their links), whatever the chunk's length.
+    Refused first when ``total`` is over ``max_rows``."""
+    ensure_exportable(total, max_rows)
+    async for chunk in keyset_chunks(fetch, EXPORT_CHUNK_ROWS):
+        links = await links_of([record.id for record in chunk])
+        yield [row(record, links[record.id]) for record in chunk]
 
 
 class RecordLinks:
