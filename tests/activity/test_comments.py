@@ -160,7 +160,8 @@ async def test_oversized_json_body_is_413(client, factory):
 
 
 async def test_who_may_comment(client, factory, test_database):
-    """Admin, creator or assignee; another member of the org 403; another org 404 (§1.3)."""
+    """Admin, creator or assignee; another member of the org, another org and a missing id
+    the same 404 (§1.3)."""
     admin = await factory.admin()
     assignee = await factory.member_of(admin)
     creator = await factory.member_of(admin)
@@ -177,7 +178,7 @@ async def test_who_may_comment(client, factory, test_database):
 
     before = await checksum(test_database)
     refused = await client.post(url, json={"comment": "no"}, headers=bystander.headers)
-    assert (refused.status_code, refused.json()) == (403, DENIED)
+    assert (refused.status_code, refused.json()) == (404, NOT_FOUND)
     hidden = await client.post(url, json={"comment": "no"}, headers=intruder.headers)
     missing = await client.post(
         f"/api/opportunities/{uuid.uuid4()}/", json={"comment": "no"}, headers=intruder.headers

@@ -61,12 +61,10 @@ class DocumentService:
         return (await self.documents.creators([document.created_by_id])).get(document.created_by_id)
 
     async def get_visible(self, document_id: uuid.UUID) -> Document:
-        """Another org's document is 404; one the caller may not see is 403."""
+        """The document, if the caller may see it: missing, another org's or hidden, all 404."""
         document = await self.documents.get(document_id)
-        if document is None:
+        if document is None or not await self.documents.is_visible(document.id):
             raise NotFound()
-        if not await self.documents.is_visible(document.id):
-            raise PermissionDenied()
         return document
 
     async def download(self, document_id: uuid.UUID) -> Download:

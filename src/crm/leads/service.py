@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
-from crm.core.errors import NotFound, PermissionDenied, TooManyRequests, ValidationFailed
+from crm.core.errors import NotFound, TooManyRequests, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.ratelimit import Counter
@@ -109,12 +109,12 @@ class LeadService:
         return await self.leads.links_of(ids)
 
     async def get_visible(self, lead_id: uuid.UUID) -> Lead:
-        """The lead, if the caller may see it: another org's is 404, a hidden one 403."""
+        """The lead, if the caller may see it: missing, another org's or hidden, all 404."""
         lead = await self.leads.get(lead_id)
-        if lead is None:
+        if lead is None or not can_see(
+            lead.created_by_id, (p.id for p in lead.assigned_to), self.tenant
+        ):
             raise NotFound()
-        if not can_see(lead.created_by_id, (p.id for p in lead.assigned_to), self.tenant):
-            raise PermissionDenied()
         return lead
 
     async def conversion_of(self, lead: Lead) -> LeadWrite:
