@@ -34,7 +34,7 @@ from crm.core.db import Database, make_sessionmaker
 from crm.core.migrations import upgrade
 from crm.core.queue import RecordingDispatcher
 from crm.core.ratelimit import MemoryCounter
-from crm.core.tenancy import Role, TenantContext
+from crm.core.tenancy import SHARED_CONNECTION_KEY, Role, TenantContext
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -131,7 +131,11 @@ async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
 def test_database(database: Database, connection: AsyncConnection) -> Database:
     return Database(
         engine=database.engine,
-        sessionmaker=make_sessionmaker(connection, join_transaction_mode="create_savepoint"),
+        sessionmaker=make_sessionmaker(
+            connection,
+            join_transaction_mode="create_savepoint",
+            info={SHARED_CONNECTION_KEY: True},
+        ),
     )
 
 

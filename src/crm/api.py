@@ -8,6 +8,7 @@ from crm.accounts.routes import router as accounts_router
 from crm.activity.routes import router as activity_router
 from crm.api_keys.routes import router as api_keys_router
 from crm.api_settings.routes import router as api_settings_router
+from crm.audit.routes import router as audit_router
 from crm.auth.routes import router as auth_router
 from crm.cases.routes import router as cases_router
 from crm.companies.routes import router as companies_router
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     teams_router,
     api_settings_router,
     api_keys_router,
+    audit_router,
     tags_router,
     accounts_router,
     dashboard_router,

@@ -100,7 +100,9 @@ def serve(
         reload=reload,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
-        proxy_headers=True,
+        # The app believes X-Forwarded-* only from CRM_TRUSTED_PROXIES (crm.app); uvicorn's
+        # own default would trust 127.0.0.1 behind the app's back.
+        proxy_headers=False,
         # Workers import the whole app before they serve; on a busy machine that can take
         # longer than uvicorn's 5 s default, which would kill and restart them in a loop.
         timeout_worker_healthcheck=30,

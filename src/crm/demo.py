@@ -48,7 +48,7 @@ from crm.core.clock import today
 from crm.core.config import Settings
 from crm.core.db import Database
 from crm.core.errors import ValidationFailed
-from crm.core.ratelimit import MemoryCounter
+from crm.core.ratelimit import RateLimiter
 from crm.core.tenancy import Role, TenantContext, bind_tenant
 from crm.events.schemas import EventCreate
 from crm.events.service import EventService
@@ -105,7 +105,7 @@ async def register_or_sign_in(
         if exc.code != "email_taken":
             raise
     try:
-        return await auth.login(email, password, client_ip="cli")
+        return await auth.login(email, password)
     except InvalidCredentials as exc:
         raise ValidationFailed(
             f"A user with e-mail {email} already exists and this password is not theirs "
@@ -142,7 +142,7 @@ async def bootstrap_org(
     database = Database.from_settings(settings)
     try:
         async with database.sessionmaker() as session:
-            auth = AuthService(session, settings, MemoryCounter())
+            auth = AuthService(session, settings, RateLimiter.unlimited())
             tokens = await register_or_sign_in(
                 auth, account.email, account.password, account.first_name, account.last_name
             )
@@ -280,7 +280,7 @@ class DemoRun:
 
 async def seed_org(run: DemoRun) -> None:
     """The demo admin (a new user, or the existing one if the password matches) and the org."""
-    auth = AuthService(run.session, run.settings, MemoryCounter())
+    auth = AuthService(run.session, run.settings, RateLimiter.unlimited())
     person = DEMO_ADMIN
     tokens = await register_or_sign_in(
         auth, person.email, run.plan.password, person.first_name, person.last_name

@@ -16,7 +16,7 @@ from crm.core.tenancy import bind_tenant, unscoped
 from crm.models import Account, Attachment, Contact, Opportunity
 from tests.conftest import Factory, Member
 from tests.contracts.test_routes import checksum
-from tests.shapes import NOT_FOUND
+from tests.shapes import DENIED, NOT_FOUND
 from tests.sql_count import count_statements
 
 ITEM_KEYS = {
@@ -402,21 +402,21 @@ async def test_users_see_only_what_they_created_or_are_assigned(
     before = await checksum(test_database)
     assert (
         await client.get(f"/api/accounts/{hidden['id']}/", headers=alice.headers)
-    ).json() == NOT_FOUND
+    ).json() == DENIED
     assert (
         await client.patch(
             f"/api/accounts/{hidden['id']}/", json={"name": "x"}, headers=alice.headers
         )
-    ).status_code == 404
+    ).status_code == 403
     assert (
         await client.delete(f"/api/accounts/{hidden['id']}/", headers=alice.headers)
-    ).status_code == 404
-    # Bob sees neither; an assignee may change the account but not delete it.
+    ).status_code == 403
+    # An assignee may change the account but not delete it.
     assert (
         await client.patch(
             f"/api/accounts/{assigned['id']}/", json={"name": "Renamed"}, headers=bob.headers
         )
-    ).status_code == 404
+    ).status_code == 403
     assert await checksum(test_database) == before
     assert (
         await client.patch(
@@ -494,7 +494,7 @@ async def test_account_assignees_see_and_comment_on_its_contacts(
         await client.post(
             f"/api/contacts/{contact_id}/", json={"comment": "x"}, headers=user.headers
         )
-    ).status_code == 404
+    ).status_code == 403
     await _create(client, admin, contacts=[contact_id], assigned_to=[user.profile_id])
     comment = await client.post(
         f"/api/contacts/{contact_id}/", json={"comment": "Spoke to them"}, headers=user.headers
@@ -505,6 +505,6 @@ async def test_account_assignees_see_and_comment_on_its_contacts(
     ).status_code == 200
     assert (
         await client.get(f"/api/contacts/{unlisted_id}/", headers=user.headers)
-    ).status_code == 404
+    ).status_code == 403
     dashboard = (await client.get("/api/dashboard/", headers=user.headers)).json()
     assert dashboard["contacts_count"] == 1

@@ -260,7 +260,7 @@ async def test_who_may_download(client, factory, test_database):
         assert response.status_code == 200, response.text
         assert response.content == b"secret"
     refused = await client.get(url, headers=bystander.headers)
-    assert (refused.status_code, refused.json()) == (404, NOT_FOUND)
+    assert (refused.status_code, refused.json()) == (403, DENIED)
     hidden = await client.get(url, headers=intruder.headers)
     missing = await client.get(
         f"/api/accounts/attachment/{uuid.uuid4()}/", headers=intruder.headers

@@ -567,7 +567,7 @@ async def test_users_see_only_cases_they_created_or_are_assigned(
     assert (await _detail(client, user, assigned["id"]))["cases_obj"]["name"] == "Assigned"
     assert (await _detail(client, user, own["id"]))["cases_obj"]["name"] == "Own"
     response = await client.get(f"/api/cases/{hidden['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
 
 
 async def test_assignee_may_update_but_not_delete(
@@ -591,9 +591,9 @@ async def test_other_users_may_neither_change_nor_delete(
     before = await checksum(test_database)
     for method in ("PUT", "PATCH"):
         response = await _change(client, user, created["id"], method, name="Mine now")
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.delete(f"/api/cases/{created['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
 
@@ -773,9 +773,9 @@ async def test_activity_follows_the_case_visibility(
 
     before = await checksum(test_database)
     response = await client.post(url, json={"comment": "sneaky"}, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.get(download, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     # A case comment is not reachable through another record type's routes.
     response = await client.put(
         f"/api/opportunities/comment/{comment_id}/", json={"comment": "x"}, headers=admin.headers

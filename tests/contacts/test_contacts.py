@@ -857,7 +857,7 @@ async def test_users_see_only_contacts_they_created_or_are_assigned(client, fact
                 json={"city": "Nowhere"} if method in ("PUT", "PATCH") else None,
                 headers=outsider.headers,
             )
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), (method, contact)
+            assert (response.status_code, response.json()) == (403, DENIED), (method, contact)
     assert await checksum(test_database) == before
 
 
@@ -894,7 +894,7 @@ async def test_assignee_of_an_account_listing_the_contact_sees_and_updates_it(
     refused_delete = await client.delete(f"/api/contacts/{listed['id']}/", headers=rep.headers)
     assert (refused_delete.status_code, refused_delete.json()) == (403, DENIED)
     hidden = await client.get(f"/api/contacts/{unlisted['id']}/", headers=rep.headers)
-    assert (hidden.status_code, hidden.json()) == (404, NOT_FOUND)
+    assert (hidden.status_code, hidden.json()) == (403, DENIED)
 
 
 async def test_another_orgs_contact_is_not_found_and_unchanged(client, factory, test_database):

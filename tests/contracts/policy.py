@@ -44,6 +44,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("POST", "/api/api-keys/"): Access.ADMIN,
     ("GET", "/api/api-keys/{key_id}/"): Access.ADMIN,
     ("DELETE", "/api/api-keys/{key_id}/"): Access.ADMIN,
+    ("GET", "/api/audit-log/"): Access.ADMIN,
     ("GET", "/api/api-settings/"): Access.MEMBER,
     ("POST", "/api/api-settings/"): Access.ADMIN,
     ("GET", "/api/api-settings/{setting_id}/"): Access.MEMBER,

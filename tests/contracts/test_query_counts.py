@@ -173,3 +173,24 @@ async def test_company_list_statement_count_is_constant(
         client, test_database, "/api/leads/companies/?limit=100", admin.headers
     )
     assert small == large
+
+
+async def test_audit_log_statement_count_is_constant(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    admin = await factory.admin()
+    members = [await factory.member_of(admin) for _ in range(3)]
+    for n in range(7):
+        member = members[n % 3]
+        password = member.password if n % 2 else "wrong password"
+        login = await client.post(
+            "/api/auth/login/", json={"email": member.email, "password": password}
+        )
+        assert login.status_code in (200, 400), login.text
+        denied = await client.get("/api/audit-log/", headers=member.headers)
+        assert denied.status_code == 403, denied.text
+    small = await _statements(client, test_database, "/api/audit-log/?limit=2", admin.headers)
+    large = await _statements(client, test_database, "/api/audit-log/?limit=100", admin.headers)
+    assert small == large
+    page = await client.get("/api/audit-log/?limit=100", headers=admin.headers)
+    assert page.json()["count"] == 14

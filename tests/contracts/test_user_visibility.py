@@ -2,7 +2,10 @@
 
 A USER who neither created nor is assigned to a record (§1.3) cannot see it in any list,
 search, count, lookup or dashboard, nor in the related lists of a record they can see; and
-every operation that names it by id answers exactly as for a missing id and changes nothing.
+every operation that names it by id is refused with the documented 403 (API.md §1.3, §1.6:
+"You do not have Permission to perform this action", the §9 permission_error on /api/crm),
+shows no data of it and changes nothing, while another org's record answers like a missing
+id (404).
 
 The world every test starts from (``_world``): an org with an admin, the USER, a peer USER
 and a team the USER belongs to. The USER has one record of each kind of their own. The admin
@@ -62,6 +65,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/profile/": Swept(finds=False),
     "/api/users/": Exempt(_ADMIN_ONLY),
     "/api/api-keys/": Exempt(_ADMIN_ONLY),
+    "/api/audit-log/": Exempt(_ADMIN_ONLY),
     "/api/users/get-teams-and-users/": Swept(finds=False),
     "/api/teams/": Swept(finds=False),
     "/api/api-settings/": Swept(finds=False),
@@ -165,9 +169,10 @@ READS: dict[str, Swept | Exempt] = {
 
 
 class Hidden(Enum):
-    """The USER on a hidden record gets the answer of a missing id, and nothing changes."""
+    """The USER on a hidden record of their org gets the documented 403 (§1.3), with no data
+    of the record, and nothing changes; another org's record answers like a missing id."""
 
-    LIKE_MISSING = "like_missing"
+    DENIED = "denied"
 
 
 ID_ROUTES: dict[tuple[str, str], Hidden | Exempt] = {}
@@ -188,10 +193,10 @@ for _key, _access in POLICY.items():
             "(tests/companies/test_companies.py::test_other_members_may_neither_change_nor_delete)"
         )
     else:
-        ID_ROUTES[_key] = Hidden.LIKE_MISSING
+        ID_ROUTES[_key] = Hidden.DENIED
 
 # Operations that name a record in the query or the body rather than the path: (key, where,
-# what) — a hidden record there answers like a missing one too.
+# what) — a hidden record there is refused with the documented 403 too.
 QUERY_ID_ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/crm/opportunity-item"): ("parent_id", "erp"),
     ("GET", "/api/crm/opportunity-lost-reason-detail"): ("parent_id", "erp"),
@@ -686,34 +691,95 @@ async def test_user_details_embed_no_hidden_record(
 
 # -- operations that name a hidden record ----------------------------------------------------
 
-HIDDEN_ROUTES = sorted(k for k, c in ID_ROUTES.items() if c is Hidden.LIKE_MISSING)
+# The documented refusal (API.md §1.3, §1.6 "Not allowed"), on each surface (§9 on /api/crm).
+DENIED_BODY = {
+    "error": True,
+    "errors": "You do not have Permission to perform this action",
+    "code": "permission_denied",
+}
+CRM_DENIED_BODY = {
+    "error": {
+        "type": "permission_error",
+        "code": "permission_denied",
+        "message": "You do not have Permission to perform this action",
+        "param": None,
+    }
+}
+# Headers that would describe the record (its version, its file) rather than the refusal.
+_RECORD_HEADERS = ("etag", "content-disposition", "location", "last-modified")
+
+HIDDEN_ROUTES = sorted(k for k, c in ID_ROUTES.items() if c is Hidden.DENIED)
 
 
 def _ids(keys: list[tuple[str, str]]) -> list[str]:
     return [f"{m} {p}" for m, p in keys]
 
 
+def _denied_body(path: str) -> dict[str, Any]:
+    return CRM_DENIED_BODY if path.startswith("/api/crm/") else DENIED_BODY
+
+
+def _texts(value: Any) -> set[str]:
+    """The string values (and numbers) of a JSON body long enough to recognise."""
+    if isinstance(value, dict):
+        return set().union(*(_texts(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_texts(v) for v in value)) if value else set()
+    if isinstance(value, bool) or value is None:
+        return set()
+    text = str(value)
+    return {text} if len(text) >= 6 else set()
+
+
+def _assert_denied(response: httpx.Response, path: str, record_ids: list[str]) -> None:
+    """The documented 403 body exactly, and no header or text naming the record."""
+    assert response.status_code == 403, response.text
+    assert response.json() == _denied_body(path), response.text
+    assert not [h for h in _RECORD_HEADERS if h in response.headers], response.headers
+    shown = response.text + repr(sorted(response.headers.items()))
+    for record_id in record_ids:
+        assert uuid.UUID(record_id.rsplit("_", 1)[-1]).hex not in shown.replace("-", "")
+
+
 @pytest.mark.parametrize("key", HIDDEN_ROUTES, ids=_ids(HIDDEN_ROUTES))
-async def test_hidden_record_answers_like_a_missing_one(
+async def test_hidden_record_is_refused_with_the_documented_403(
     key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:
     """The records the path names are the admin's, assigned to nobody: hidden from the USER,
-    who gets exactly the answer of a random id, and nothing changes."""
+    who gets the documented 403 (§1.3), with no data of the record, and nothing changes; a
+    missing id and another org's record stay 404, alike (§1.6)."""
     method, path = key
     admin = await factory.admin()
     user = await factory.member_of(admin, role="USER")
     url = await _fill(path, client, factory, admin)
     body = await _body(key, client, factory, admin)
+    record_ids = [
+        part
+        for part, pattern in zip(url.split("/"), path.split("/"), strict=True)
+        if _PARAM.search(pattern)
+    ]
+    stranger = await factory.admin()  # another org's record, as the USER sees it
+    foreign_url = await _fill(path, client, factory, stranger)
+    foreign_body = await _body(key, client, factory, stranger)
     missing = await client.request(method, _random_ids(path), json=body, headers=user.headers)
+    assert missing.status_code == 404, missing.text
+    foreign = await client.request(method, foreign_url, json=foreign_body, headers=user.headers)
+    assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
+
     before = await checksum(test_database)
     response = await client.request(method, url, json=body, headers=user.headers)
-    assert response.status_code == 404, response.text
-    assert (response.status_code, response.json()) == (missing.status_code, missing.json())
+    _assert_denied(response, path, record_ids)
     assert await checksum(test_database) == before
+    if method == "GET":  # the probe aims at a real record, and its data stays out
+        shown = await client.get(url, headers=admin.headers)
+        assert shown.status_code == 200, shown.text
+        if shown.headers.get("content-type", "").startswith("application/json"):
+            leaked = {t for t in _texts(shown.json()) if t in response.text}
+            assert not leaked, leaked
 
 
 @pytest.mark.parametrize("key", sorted(QUERY_ID_ROUTES), ids=_ids(sorted(QUERY_ID_ROUTES)))
-async def test_hidden_record_named_in_the_query_answers_like_a_missing_one(
+async def test_hidden_record_named_in_the_query_is_refused_with_the_documented_403(
     key: tuple[str, str], client: httpx.AsyncClient, factory: Factory
 ) -> None:
     method, path = key
@@ -722,14 +788,15 @@ async def test_hidden_record_named_in_the_query_answers_like_a_missing_one(
     url = f"{path}?{httpx.QueryParams({param: world.hidden[kind]})}"
     missing_url = f"{path}?{httpx.QueryParams({param: str(uuid.uuid4())})}"
     missing = await client.request(method, missing_url, headers=world.user.headers)
+    assert missing.status_code == 404, missing.text
     response = await client.request(method, url, headers=world.user.headers)
-    assert response.status_code == 404, response.text
-    assert (response.status_code, response.json()) == (missing.status_code, missing.json())
+    _assert_denied(response, path, [world.hidden[kind]])
+    assert not world.leaks(response.text)
     assert world.leaks((await _get(client, url, world.admin)).text)  # the probe aims true
 
 
 @pytest.mark.parametrize("key", sorted(BODY_ID_ROUTES), ids=_ids(sorted(BODY_ID_ROUTES)))
-async def test_hidden_record_named_in_the_body_answers_like_a_missing_one(
+async def test_hidden_record_named_in_the_body_is_refused_with_the_documented_403(
     key: tuple[str, str], client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:
     method, path = key
@@ -739,10 +806,11 @@ async def test_hidden_record_named_in_the_body_answers_like_a_missing_one(
         json.dumps(body).replace(world.hidden["erp"], f"opportunity_{uuid.uuid4().hex}")
     )
     missing = await client.request(method, path, json=missing_body, headers=world.user.headers)
+    assert missing.status_code == 404, missing.text
     before = await checksum(test_database)
     response = await client.request(method, path, json=body, headers=world.user.headers)
-    assert response.status_code == 404, response.text
-    assert (response.status_code, response.json()) == (missing.status_code, missing.json())
+    _assert_denied(response, path, [world.hidden["erp"]])
+    assert not world.leaks(response.text)
     assert await checksum(test_database) == before
     allowed = await client.request(method, path, json=body, headers=world.admin.headers)
     assert allowed.status_code in (200, 201), allowed.text  # the body is valid for the admin

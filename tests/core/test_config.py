@@ -140,3 +140,17 @@ def test_async_url_sqlite(raw: str, database: str) -> None:
 def test_async_url_rejects_other_databases(raw: str) -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         async_url(raw)
+
+
+def test_env_example_lists_every_setting_with_its_default(clean_env: Path) -> None:
+    """.env.example is the settings' reference: a new or changed setting must show there."""
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    listed: dict[str, str] = {}
+    for line in example.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            listed[name.strip()] = value.strip()
+    fields = {f"CRM_{name.upper()}" for name in Settings.model_fields}
+    assert set(listed) == fields
+    (clean_env / ".env").write_text(example.read_text())
+    assert Settings() == Settings(_env_file=None)

@@ -499,9 +499,9 @@ async def test_an_inactive_shared_document_is_hidden_from_the_sharee(
     )
     assert (await _list(client, sharee))["results"] == []
     detail = await client.get(f"/api/documents/{doc['id']}/", headers=sharee.headers)
-    assert (detail.status_code, detail.json()) == (404, NOT_FOUND)
+    assert (detail.status_code, detail.json()) == (403, DENIED)
     download = await _download(client, sharee, doc["id"])
-    assert (download.status_code, download.json()) == (404, NOT_FOUND)
+    assert (download.status_code, download.json()) == (403, DENIED)
     assert _titles(await _list(client, creator)) == ["Shelved"]
 
     activated = await client.patch(
@@ -544,7 +544,7 @@ async def test_another_orgs_document_is_not_found(
     assert stored_files(storage_dir) == files
 
 
-async def test_a_hidden_document_answers_like_a_missing_one(
+async def test_a_hidden_document_is_forbidden(
     client: httpx.AsyncClient,
     factory: Factory,
     admin: Member,
@@ -564,14 +564,14 @@ async def test_a_hidden_document_answers_like_a_missing_one(
         ("DELETE", url, None),
     ]:
         response = await client.request(method, path, json=body, headers=bystander.headers)
-        assert (response.status_code, response.json()) == (404, NOT_FOUND), (method, path)
+        assert (response.status_code, response.json()) == (403, DENIED), (method, path)
     upload = await client.put(
         url,
         data={"title": "Replaced"},
         files={"document_file": ("x.txt", b"replaced")},
         headers=bystander.headers,
     )
-    assert (upload.status_code, upload.json()) == (404, NOT_FOUND)
+    assert (upload.status_code, upload.json()) == (403, DENIED)
     assert await checksum(test_database) == before
     assert stored_files(storage_dir) == files
 

@@ -1017,13 +1017,13 @@ async def test_member_sees_and_changes_only_own_or_assigned(
 
     before = await checksum(test_database)
     url = f"{OPPORTUNITIES}/{hidden['id']}"
-    assert_not_found(await client.get(url, headers=member.headers))
-    assert_not_found(await client.patch(url, json={"city": "X"}, headers=member.headers))
-    assert_not_found(await client.delete(url, headers=member.headers))
-    assert_not_found(
+    assert_denied(await client.get(url, headers=member.headers))
+    assert_denied(await client.patch(url, json={"city": "X"}, headers=member.headers))
+    assert_denied(await client.delete(url, headers=member.headers))
+    assert_denied(
         await client.get(ITEMS, params={"parent_id": hidden["id"]}, headers=member.headers)
     )
-    assert_not_found(
+    assert_denied(
         await client.post(
             ITEMS, json={"opportunity_id": hidden["id"], "qty": 1}, headers=member.headers
         )

@@ -20,6 +20,7 @@ from tests.erp import (
     LOST_REASON_KEYS,
     LOST_REASONS,
     OPPORTUNITIES,
+    assert_denied,
     assert_invalid,
     assert_not_found,
     children,
@@ -661,15 +662,15 @@ async def test_a_member_works_only_on_rows_of_opportunities_they_see(
     reason = await create_lost_reason(client, admin, hidden["id"], "Price")
     before = await checksum(test_database)
     for base, row in ((ITEMS, item), (LOST_REASONS, reason)):
-        assert_not_found(
+        assert_denied(
             await client.get(base, params={"parent_id": hidden["id"]}, headers=member.headers)
         )
-        assert_not_found(await client.get(f"{base}/{row['id']}", headers=member.headers))
-        assert_not_found(
+        assert_denied(await client.get(f"{base}/{row['id']}", headers=member.headers))
+        assert_denied(
             await client.patch(f"{base}/{row['id']}", json={"idx": 1}, headers=member.headers)
         )
-        assert_not_found(await client.delete(f"{base}/{row['id']}", headers=member.headers))
-        assert_not_found(
+        assert_denied(await client.delete(f"{base}/{row['id']}", headers=member.headers))
+        assert_denied(
             await client.post(
                 f"{base}/reorder",
                 json={"parent_id": hidden["id"], "ids": [row["id"]]},

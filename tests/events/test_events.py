@@ -1058,7 +1058,7 @@ async def test_users_see_only_events_they_created_or_are_assigned(
     assert (await _detail(client, user, assigned["id"]))["event_obj"]["name"] == "Assigned"
     assert (await _detail(client, user, own["id"]))["event_obj"]["name"] == "Own"
     response = await client.get(f"/api/events/{hidden['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
 
 
 async def test_assignee_may_update_but_not_delete(
@@ -1082,9 +1082,9 @@ async def test_other_users_may_neither_change_nor_delete(
     before = await checksum(test_database)
     for method in ("PUT", "PATCH"):
         response = await _change(client, user, created["id"], method, name="Mine now")
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.delete(f"/api/events/{created['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
 
@@ -1272,9 +1272,9 @@ async def test_activity_follows_the_event_visibility(
 
     before = await checksum(test_database)
     response = await client.post(url, json={"comment": "sneaky"}, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.get(download, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     # An event comment is not reachable through another record type's routes.
     response = await client.put(
         f"/api/cases/comment/{comment_id}/", json={"comment": "x"}, headers=admin.headers

@@ -245,7 +245,7 @@ async def test_large_files_run_as_a_job_with_status(
         assert len(await _leads(test_database, admin.org_id)) == 5
 
         user = await Factory(client).member_of(admin)
-        assert (await client.get(job["status_url"], headers=user.headers)).status_code == 404
+        assert (await client.get(job["status_url"], headers=user.headers)).status_code == 403
         intruder = await Factory(client).admin()
         assert (await client.get(job["status_url"], headers=intruder.headers)).status_code == 404
 

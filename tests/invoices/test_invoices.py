@@ -1250,7 +1250,7 @@ async def test_users_see_only_invoices_they_created_or_are_assigned(
     assert (await _detail(client, user, own["id"]))["invoice_obj"]["invoice_title"] == "Own"
     for url in (f"/api/invoices/{hidden['id']}/", f"/api/invoices/{hidden['id']}/pdf/"):
         response = await client.get(url, headers=user.headers)
-        assert (response.status_code, response.json()) == (404, NOT_FOUND), url
+        assert (response.status_code, response.json()) == (403, DENIED), url
     assert _titles(await _list(client, user, invoice_title_or_number="hidden")) == []
 
 
@@ -1295,13 +1295,13 @@ async def test_a_member_neither_creator_nor_assignee_may_not_update_or_delete(
     for invoice in (by_admin, by_colleague):
         for method in ("PUT", "PATCH"):
             response = await _change(client, user, invoice["id"], method, invoice_title="Mine")
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), method
+            assert (response.status_code, response.json()) == (403, DENIED), method
             response = await _change(
                 client, user, invoice["id"], method, assigned_to=[user.profile_id]
             )
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), method
+            assert (response.status_code, response.json()) == (403, DENIED), method
         response = await client.delete(f"/api/invoices/{invoice['id']}/", headers=user.headers)
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
 
@@ -1469,9 +1469,9 @@ async def test_comments_and_attachments_appear_in_the_detail(
 
     before = await checksum(test_database)
     response = await client.post(url, json={"comment": "sneaky"}, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.get(attachment["attachment"], headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
     comment_url = f"/api/invoices/comment/{comment['id']}/"

@@ -930,7 +930,7 @@ async def test_users_see_what_they_created_or_are_assigned(
     await _detail(client, user, assigned["id"])
     await _detail(client, user, own["id"])
     response = await client.get(f"/api/opportunities/{hidden['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
 
 
 async def test_assignee_may_update_but_not_delete(
@@ -962,9 +962,9 @@ async def test_other_users_may_neither_change_nor_delete(
     before = await checksum(test_database)
     for method in ("PUT", "PATCH"):
         response = await _change(client, user, created["id"], method=method, name="Mine now")
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.delete(f"/api/opportunities/{created['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
 

@@ -580,7 +580,7 @@ async def test_users_see_only_tasks_they_created_or_are_assigned(
     assert (await _detail(client, user, assigned["id"]))["task_obj"]["title"] == "Assigned"
     assert (await _detail(client, user, own["id"]))["task_obj"]["title"] == "Own"
     response = await client.get(f"/api/tasks/{hidden['id']}/", headers=user.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
 
 
 async def test_creator_and_assignee_may_update_but_only_the_creator_deletes(
@@ -607,7 +607,7 @@ async def test_creator_and_assignee_may_update_but_only_the_creator_deletes(
 async def test_a_member_neither_creator_nor_assignee_may_not_update_or_delete(
     client: httpx.AsyncClient, factory: Factory, admin: Member, test_database: Database
 ) -> None:
-    """The legacy app let anyone update a task (§11.3); ours answers as for a missing task."""
+    """The legacy app let anyone update a task (§11.3); ours refuses with 403."""
     user = await factory.member_of(admin)
     colleague = await factory.member_of(admin)
     by_admin = await _create(client, admin)
@@ -616,13 +616,13 @@ async def test_a_member_neither_creator_nor_assignee_may_not_update_or_delete(
     for task in (by_admin, by_colleague):
         for method in ("PUT", "PATCH"):
             response = await _change(client, user, task["id"], method, title="Mine now")
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), method
+            assert (response.status_code, response.json()) == (403, DENIED), method
             response = await _change(
                 client, user, task["id"], method, assigned_to=[user.profile_id]
             )
-            assert (response.status_code, response.json()) == (404, NOT_FOUND), method
+            assert (response.status_code, response.json()) == (403, DENIED), method
         response = await client.delete(f"/api/tasks/{task['id']}/", headers=user.headers)
-        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert (response.status_code, response.json()) == (403, DENIED)
     assert await checksum(test_database) == before
 
 
@@ -816,11 +816,11 @@ async def test_activity_follows_the_task_visibility(
 
     before = await checksum(test_database)
     response = await client.post(url, json={"comment": "sneaky"}, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.get(download, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     response = await client.delete(download, headers=outsider.headers)
-    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert (response.status_code, response.json()) == (403, DENIED)
     # A task comment is not reachable through another record type's routes.
     response = await client.put(
         f"/api/cases/comment/{comment_id}/", json={"comment": "x"}, headers=admin.headers

@@ -17,7 +17,7 @@ from crm.accounts.schemas import AccountCreate, AccountMailIn, AccountUpdate
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.core.clock import utcnow
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
@@ -64,12 +64,12 @@ class AccountService:
         return await self.accounts.links_of(ids)
 
     async def get_visible(self, account_id: uuid.UUID) -> Account:
-        """The account, if the caller may see it: missing, another org's or hidden, all 404."""
+        """The account, if the caller may see it: another org's is 404, a hidden one 403."""
         account = await self.accounts.get(account_id)
-        if account is None or not can_see(
-            account.created_by_id, (p.id for p in account.assigned_to), self.tenant
-        ):
+        if account is None:
             raise NotFound()
+        if not can_see(account.created_by_id, (p.id for p in account.assigned_to), self.tenant):
+            raise PermissionDenied()
         return account
 
     async def create(self, data: AccountCreate) -> Account:

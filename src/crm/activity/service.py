@@ -2,8 +2,9 @@
 
 Rules (§1.3):
 - Every use takes a caller who can see the parent record (an admin, its creator or an
-  assignee): a record the caller cannot see, a record of another org and none at all are
-  the same 404, so the answer does not tell which ids exist.
+  assignee): a record of the org the caller cannot see is 403, a record of another org or
+  none at all is 404, alike. That holds for editing or deleting a comment and deleting or
+  downloading a file too: their author or uploader who no longer sees the record is 403.
 - A comment is edited or deleted by its author or an admin; an attachment is deleted by its
   uploader or an admin (403 for anyone else who sees the record).
 
@@ -45,7 +46,7 @@ from crm.activity.schemas import (
     CommentIn,
     CommentRead,
 )
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, PermissionDenied
 from crm.core.permissions import ensure_can_delete
 from crm.core.storage import Download, Storage, peek
 from crm.core.tenancy import TenantContext
@@ -103,11 +104,12 @@ class ActivityService:
     # -- use cases of the routes -------------------------------------------------------------
 
     async def parent(self, record_type: RecordType, record_id: uuid.UUID) -> Parent:
-        """The record, if the caller may see it: a hidden one answers like a missing one (404),
-        so the answer does not tell which ids exist."""
+        """The record, if the caller may see it: 403 when hidden, 404 when not in the org."""
         state = await self.activity.parent_state(record_type, record_id)
-        if state is not ParentState.VISIBLE:
+        if state is ParentState.MISSING:
             raise NotFound()
+        if state is ParentState.HIDDEN:
+            raise PermissionDenied()
         return Parent(record_type, record_id)
 
     async def add(
@@ -184,7 +186,7 @@ class ActivityService:
     async def _comment(
         self, record_type: RecordType, comment_id: uuid.UUID
     ) -> tuple[Comment, str | None]:
-        """The comment, if its record is visible to the caller (else 404, as if missing)."""
+        """The comment, if its record is visible to the caller (403 when hidden, §1.3)."""
         found = await self.activity.comment(record_type, comment_id)
         if found is None:
             raise NotFound()
@@ -192,7 +194,7 @@ class ActivityService:
         return found
 
     async def _attachment(self, record_type: RecordType, attachment_id: uuid.UUID) -> Attachment:
-        """The attachment, if its record is visible to the caller (else 404, as if missing)."""
+        """The attachment, if its record is visible to the caller (403 when hidden, §1.3)."""
         attachment = await self.activity.attachment(record_type, attachment_id)
         if attachment is None:
             raise NotFound()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.api_keys.schemas import APIKeyCreate
+from crm.core.audit import SecurityEventKind, record
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.security import hash_secret_key, new_secret_key
@@ -55,6 +56,7 @@ class APIKeyService:
         )
         self.session.add(key)
         await self.session.flush()
+        self._record(SecurityEventKind.API_KEY_CREATED, key)
         return key, secret
 
     async def revoke(self, key_id: uuid.UUID) -> APIKey:
@@ -63,4 +65,19 @@ class APIKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await self.session.flush()
+            self._record(SecurityEventKind.API_KEY_REVOKED, key)
         return key
+
+    def _record(self, kind: SecurityEventKind, key: APIKey) -> None:
+        record(
+            kind,
+            user_id=self.tenant.user_id,
+            org_id=self.tenant.org_id,
+            detail={
+                "key_id": str(key.id),
+                "prefix": key.prefix,
+                "name": key.name,
+                "scope": key.scope,
+            },
+            committed_only=True,
+        )

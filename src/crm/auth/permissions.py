@@ -22,6 +22,7 @@ from crm.auth.service import AuthService
 from crm.core.db import DbSession
 from crm.core.errors import NotAuthenticated
 from crm.core.permissions import ensure_admin
+from crm.core.ratelimit import RateLimiter
 from crm.core.security import SECRET_KEY_PREFIX
 from crm.core.tenancy import TenantContext
 from crm.models import User
@@ -45,7 +46,8 @@ _org_key = APIKeyHeader(
 
 async def auth_service(request: Request, session: DbSession) -> AuthService:
     state = request.app.state
-    return AuthService(session, state.settings, state.counter)
+    limiter = RateLimiter.for_request(request.scope, state.counter)
+    return AuthService(session, state.settings, limiter)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]

@@ -14,7 +14,7 @@ from crm.activity.service import ActivityService
 from crm.contacts.errors import ContactEmailTaken
 from crm.contacts.repository import ContactFilters, ContactRepository
 from crm.contacts.schemas import ContactCreate, ContactUpdate
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, PermissionDenied
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
@@ -34,7 +34,7 @@ class ContactService:
         return await self.contacts.page(filters, params)
 
     async def get_visible(self, contact_id: uuid.UUID) -> Contact:
-        """The contact, if the caller may see it: missing, another org's or hidden, all 404."""
+        """The contact, if the caller may see it: another org's is 404, a hidden one 403."""
         contact = await self.contacts.get(contact_id)
         if contact is None:
             raise NotFound()
@@ -42,7 +42,7 @@ class ContactService:
             can_see(contact.created_by_id, (p.id for p in contact.assigned_to), self.tenant)
             or await self.contacts.listed_by_assigned_account(contact.id)
         ):
-            raise NotFound()
+            raise PermissionDenied()
         return contact
 
     async def create(self, data: ContactCreate) -> Contact:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Uuid, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import (
@@ -193,11 +195,70 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         target,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        # No pre-ping: it costs a round trip on every checkout (every request). Connections
-        # the server dropped are recycled instead, and one that died anyway fails that
-        # request with a 503 (the pool then discards it).
+        # A request waits this long for a pooled connection, then answers 503.
+        pool_timeout=settings.db_pool_timeout_seconds,
+        # asyncpg waits 60 s for a server that does not answer; a request should not.
+        connect_args={"timeout": settings.db_connect_timeout_seconds},
+        # No pre-ping: it costs a round trip on every checkout (every request; measured in
+        # docs/reliability.md). A dead connection fails its request with a 503, and the
+        # pool then discards every connection opened before the disconnect, so the next
+        # request reconnects. Connections the server may drop when idle are recycled.
         pool_recycle=1800,
     )
+
+
+# -- the database being unavailable ----------------------------------------------------------
+
+# SQLSTATEs that say "the server cannot serve now", not "this statement is wrong":
+# class 08 (connection exception), 53300 too many connections, 57P01-57P03 shutting down
+# or starting up.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08",)
+_UNAVAILABLE_SQLSTATES = frozenset({"53300", "57P01", "57P02", "57P03"})
+# SQLite's "busy beyond the busy timeout" errors.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached or cannot serve right now
+    (retry later: 503), as opposed to a bug in a statement (500).
+
+    The one place that decides it, for the HTTP error handler and for jobs that retry.
+    Connection-level failures come in several forms: a DBAPI error SQLAlchemy recognised
+    as a disconnect (``connection_invalidated``), a server error whose SQLSTATE says so,
+    the pool's checkout timeout, SQLite being busy, and the driver's own socket errors
+    (asyncpg raises ``ConnectionRefusedError``/``TimeoutError`` from ``connect`` unwrapped).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.TimeoutError):  # pool checkout timed out
+            return True
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            if isinstance(current, sa_exc.OperationalError) and any(
+                text in str(current.orig).lower() for text in _SQLITE_BUSY
+            ):
+                return True
+        elif isinstance(current, ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and (
+            state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES)
+        ):
+            return True
+        # SQLAlchemy keeps the driver's exception as ``orig``; the adapter chains the
+        # driver's own below that.
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
+def failure_reason(error: BaseException) -> str:
+    """The driver's words for a database failure, for logs: without the statement and its
+    parameters, which SQLAlchemy's own message carries (lead names, e-mails...)."""
+    driver = getattr(error, "orig", None) or error
+    return f"{type(driver).__name__}: {driver}"
 
 
 class CRMSession(Session):
@@ -284,3 +345,21 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+@asynccontextmanager
+async def own_transaction(database: Database) -> AsyncIterator[AsyncSession]:
+    """A short write transaction of its own, committed on exit: for what must be written
+    whatever became of a request's transaction (the audit log). Queued behind the SQLite
+    writers as a request is; never call it while holding that queue (inside a request's
+    session)."""
+    token = _may_write.set(True)
+    try:
+        async with AsyncExitStack() as stack:
+            if database.write_lock is not None:
+                await stack.enter_async_context(database.write_lock)
+            session = await stack.enter_async_context(database.sessionmaker())
+            yield session
+            await session.commit()
+    finally:
+        _may_write.reset(token)

@@ -8,6 +8,7 @@ malformed id in a path is 404 (it cannot name a record).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,8 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
+
+from crm.core.audit import record_denial
+from crm.core.db import database_unavailable, failure_reason
 
 logger = logging.getLogger("crm.errors")
 
@@ -80,6 +86,7 @@ class PermissionDenied(DomainError):
     status_code = 403
     code = "permission_denied"
     default_message = "You do not have Permission to perform this action"
+    required_role: str | None = None  # for the audit log: the role that would have passed
 
 
 class NotFound(DomainError):
@@ -115,6 +122,9 @@ class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"
     default_message = "The database is unavailable; try again shortly"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 # The ERPNext-style surface (§9) answers every failure in one Stripe-like object.
@@ -152,6 +162,22 @@ def body_for(path: str, error: DomainError) -> dict[str, Any]:
 def render(error: DomainError, request: Request | None = None) -> JSONResponse:
     body = body_for(request.url.path, error) if request is not None else error.body()
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def send_error(send: Send, path: str, error: DomainError) -> None:
+    """Answer with ``error`` straight from an ASGI middleware (before or instead of the app),
+    in the same shape and with the same headers as ``render``."""
+    body = json.dumps(body_for(path, error)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in error.headers.items()
+        ),
+    ]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def error_message(err: Mapping[str, Any]) -> str:
@@ -192,6 +218,9 @@ _HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, PermissionDenied):
+            # Every 403 passes here: the one place denials reach the audit log.
+            record_denial(exc.code, exc.message, exc.required_role)
         return render(exc, request)
 
     @app.exception_handler(RequestValidationError)
@@ -214,25 +243,28 @@ def install_error_handlers(app: FastAPI) -> None:
         conflict = Conflict("A record with these values already exists", code="duplicate")
         return render(conflict, request)
 
-    @app.exception_handler(OperationalError)
-    async def _operational(request: Request, exc: OperationalError) -> Response:
-        return await _unavailable(request, exc)
+    # Database failures: unreachable, restarting, pool exhausted -> 503 with Retry-After
+    # (the client may retry; the pool reconnects by itself); anything else is a bug -> 500.
+    # OSError covers the driver's own socket errors, which SQLAlchemy does not wrap.
+    async def _database(request: Request, exc: Exception) -> Response:
+        return render(unexpected_error(exc), request)
 
-    @app.exception_handler(DBAPIError)
-    async def _dbapi(request: Request, exc: DBAPIError) -> Response:
-        if exc.connection_invalidated:
-            return await _unavailable(request, exc)
-        logger.exception("database error", exc_info=exc)
-        return render(internal_error(), request)
-
-    async def _unavailable(request: Request, exc: Exception) -> Response:
-        logger.warning("database unavailable: %s", exc)
-        return render(ServiceUnavailable(headers={"Retry-After": "2"}), request)
+    for failure in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(failure, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error", exc_info=exc)
-        return render(internal_error(), request)
+        return render(unexpected_error(exc), request)
+
+
+def unexpected_error(exc: BaseException) -> DomainError:
+    """The answer to an exception no domain error describes, logged: 503 when the database
+    cannot be reached right now (see ``database_unavailable``), else 500."""
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", failure_reason(exc))
+        return ServiceUnavailable()
+    logger.error("unhandled error", exc_info=exc)
+    return internal_error()
 
 
 def internal_error() -> DomainError:

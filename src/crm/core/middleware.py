@@ -1,18 +1,28 @@
-"""ASGI middleware: request ids and trailing-slash normalisation (pure ASGI, no buffering)."""
+"""ASGI middleware: request ids, the audit trail and trailing-slash normalisation (pure ASGI,
+no buffering)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm.core.errors import ValidationFailed, body_for, internal_error
+from crm.core.audit import (
+    PATH_MAX,
+    USER_AGENT_MAX,
+    AuditTrail,
+    PendingEvent,
+    end_trail,
+    start_trail,
+)
+from crm.core.errors import ValidationFailed, send_error, unexpected_error
 
 logger = logging.getLogger("crm.errors")
+audit_logger = logging.getLogger("crm.audit")
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -53,23 +63,12 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception:
-            # Rendered here, inside this middleware, so the 500 carries the request id too.
-            logger.exception("unhandled error")
+        except Exception as exc:
+            # Rendered here, inside this middleware, so the answer carries the request id.
             if started:
+                logger.exception("unhandled error")
                 raise
-            body = json.dumps(body_for(scope.get("path", ""), internal_error())).encode()
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+            await send_error(send_with_id, scope.get("path", ""), unexpected_error(exc))
         finally:
             request_id_var.reset(token)
 
@@ -91,18 +90,7 @@ class NulCharacterMiddleware:
                 error = ValidationFailed(
                     "NUL characters are not allowed in the URL", code="nul_character"
                 )
-                body = json.dumps(body_for(scope["path"], error)).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": error.status_code,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await send_error(send, scope["path"], error)
                 return
         await self.app(scope, receive, send)
 
@@ -126,3 +114,57 @@ class TrailingSlashMiddleware:
             elif path.startswith("/api/") and not path.endswith("/"):
                 scope = dict(scope, path=path + "/")
         await self.app(scope, receive, send)
+
+
+AuditSink = Callable[[Scope, AuditTrail, list[PendingEvent]], Awaitable[None]]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class AuditTrailMiddleware:
+    """Gives each HTTP request a trail and hands its events to ``sink`` when it is over.
+
+    Runs inside ``RequestIdMiddleware`` (the request id is known) and outside the error
+    handlers (the request's session is closed by the time ``sink`` runs). The sink must not
+    raise; if it does anyway the failure is logged: the response is already decided.
+    """
+
+    def __init__(self, app: ASGIApp, sink: AuditSink) -> None:
+        self.app = app
+        self.sink = sink
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        agent = _header(scope, b"user-agent")
+        trail = AuditTrail(
+            ip=client[0] if client else None,
+            user_agent=agent[:USER_AGENT_MAX] if agent is not None else None,
+            request_id=request_id_var.get(),
+            method=scope.get("method"),
+            path=str(scope.get("path", ""))[:PATH_MAX],
+        )
+        token = start_trail(trail)
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                trail.status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            end_trail(token)
+            events = trail.to_write()
+            if events:
+                try:
+                    await self.sink(scope, trail, events)
+                except Exception:
+                    audit_logger.exception("audit events could not be written")

@@ -53,6 +53,12 @@ def ensure_can_delete(created_by_id: uuid.UUID | None, tenant: TenantContext) ->
         raise PermissionDenied()
 
 
+class AdminRequired(PermissionDenied):
+    """The §1.3 refusal of a non-admin (same body as any 403; the audit log notes the role)."""
+
+    required_role = "ADMIN"
+
+
 def ensure_admin(tenant: TenantContext) -> None:
     if not tenant.is_admin:
-        raise PermissionDenied()
+        raise AdminRequired()

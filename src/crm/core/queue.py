@@ -23,15 +23,15 @@ from crm.core.db import DISPATCHER_KEY, after_commit
 logger = logging.getLogger("crm.jobs")
 
 
-def build_broker(redis_url: str) -> AsyncBroker:
+def build_broker(redis_url: str, queue: str = "crm:jobs") -> AsyncBroker:
     if redis_url:
         from taskiq_redis import ListQueueBroker
 
-        return ListQueueBroker(redis_url, queue_name="crm:jobs")
+        return ListQueueBroker(redis_url, queue_name=queue)
     return InMemoryBroker()
 
 
-broker: AsyncBroker = build_broker(get_settings().redis_url)
+broker: AsyncBroker = build_broker(get_settings().redis_url, get_settings().job_queue)
 
 
 @dataclass

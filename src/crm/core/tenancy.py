@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Select, Table, Uuid, bindparam, event
+from sqlalchemy import ForeignKey, Select, Table, Uuid, bindparam, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
     Session,
+    SessionTransaction,
     declared_attr,
     mapped_column,
     with_loader_criteria,
@@ -143,11 +144,76 @@ _TENANT_CRITERIA = with_loader_criteria(
 )
 
 
+# -- PostgreSQL row-level security -------------------------------------------------------
+# The second line behind the criteria above: the policies (migration "row level security")
+# let the role ``crm_tenant`` see only the rows of the org named by ``crm.org_id``. Both are
+# set for the transaction the first time a session with a tenant runs a statement, and end
+# with it.
+
+TENANT_ROLE = "crm_tenant"
+_RLS_KEY = "crm_rls_org"
+_WROTE_KEY = "crm_wrote"
+# Test harnesses run each request's session inside one longer transaction (SAVEPOINTs), where
+# settings made for the transaction outlive the session: such sessions put them back.
+SHARED_CONNECTION_KEY = "crm_shared_connection"
+_ENTER_TENANT = text(
+    "SELECT set_config('role', :role, true), set_config('crm.org_id', :org_id, true)"
+)
+_LEAVE_TENANT = text("SELECT set_config('role', 'none', true), set_config('crm.org_id', '', true)")
+
+
+def _has_row_security(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _enter_row_security(session: Session, org_id: uuid.UUID) -> None:
+    session.info[_RLS_KEY] = org_id
+    if _has_row_security(session):
+        session.connection().execute(_ENTER_TENANT, {"role": TENANT_ROLE, "org_id": str(org_id)})
+
+
+@event.listens_for(CRMSession, "before_commit")
+def _leave_row_security(session: Session) -> None:
+    """Leave the tenant role before the commit's own statements: the data-version bump
+    (``crm.models.changes``) must reach the orgs of every member it names, across orgs. In
+    production the COMMIT itself would end the settings; inside a test's shared transaction
+    nothing else would. (This listener runs before that bump's: core registers its
+    listeners before the models are imported.)"""
+    if session.info.get(_RLS_KEY) is None or not _has_row_security(session):
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if not (session.info.get(SHARED_CONNECTION_KEY) or session.info.get(_WROTE_KEY)):
+        return  # a read: the COMMIT ends the settings, one statement saved
+    session.connection().execute(_LEAVE_TENANT)
+    session.info.pop(_RLS_KEY, None)
+
+
+@event.listens_for(CRMSession, "after_flush")
+def _note_write(session: Session, _context: Any) -> None:
+    session.info[_WROTE_KEY] = True
+
+
+@event.listens_for(CRMSession, "after_transaction_end")
+def _forget_row_security(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_RLS_KEY, None)
+        session.info.pop(_WROTE_KEY, None)
+
+
 @event.listens_for(CRMSession, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    tenant = current_tenant(state.session)
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE_KEY] = True
+    if (
+        tenant is not None
+        and state.session.info.get(_RLS_KEY) != tenant.org_id
+        and _touches_tenant_table(state)
+    ):
+        _enter_row_security(state.session, tenant.org_id)
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    tenant = current_tenant(state.session)
     if isinstance(state.statement, Select) and (state.is_column_load or state.is_relationship_load):
         # Loads issued on behalf of an already-scoped statement carry its criteria: they
         # need the org's value.

@@ -61,10 +61,12 @@ class DocumentService:
         return (await self.documents.creators([document.created_by_id])).get(document.created_by_id)
 
     async def get_visible(self, document_id: uuid.UUID) -> Document:
-        """The document, if the caller may see it: missing, another org's or hidden, all 404."""
+        """Another org's document is 404; one the caller may not see is 403."""
         document = await self.documents.get(document_id)
-        if document is None or not await self.documents.is_visible(document.id):
+        if document is None:
             raise NotFound()
+        if not await self.documents.is_visible(document.id):
+            raise PermissionDenied()
         return document
 
     async def download(self, document_id: uuid.UUID) -> Download:

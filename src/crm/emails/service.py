@@ -137,7 +137,8 @@ class EmailDelivery:
             values = {"status": "sent", "sent_at": utcnow(), "last_error": None}
         except MailError as exc:
             if exc.retry and email.attempts < self.settings.email_max_attempts:
-                backoff = min(30 * 2 ** (email.attempts - 1), 3600)
+                first = self.settings.email_retry_seconds
+                backoff = min(first * 2 ** (email.attempts - 1), 3600)
                 values = {
                     "status": "queued",
                     "scheduled_at": utcnow() + timedelta(seconds=backoff),

@@ -59,6 +59,22 @@ class ImportRepository:
                 .execution_options(synchronize_session=False)
             )
 
+    async def record_batch(self, job_id: uuid.UUID, *, after_row: int, **values: Any) -> bool:
+        """Record a batch's progress if the job is still running from ``after_row``, the
+        progress this worker last committed; False when another worker has moved it on."""
+        with unscoped(self.session):
+            result = await self.session.execute(
+                update(LeadImport)
+                .where(
+                    LeadImport.id == job_id,
+                    LeadImport.status == "running",
+                    LeadImport.processed_rows == after_row,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def due(self, now: datetime, stale_before: datetime) -> list[uuid.UUID]:
         statement = select(LeadImport.id).where(
             (LeadImport.status == "pending")

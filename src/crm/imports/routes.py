@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.storage import Storage
 from crm.core.uploads import read_form, sanitize_filename
 from crm.imports.permissions import Importer
@@ -84,8 +84,8 @@ async def upload_leads(request: Request, importer: Importer) -> Any:
 async def import_status(job_id: uuid.UUID, importer: Importer) -> ImportJobOut:
     """Progress and outcome of a background import (its uploader or an admin)."""
     job = await importer.job(job_id)
-    if job is None or not (
-        importer.tenant.is_admin or job.created_by_id == importer.tenant.profile_id
-    ):
-        raise NotFound()  # another member's job answers like a missing one
+    if job is None:
+        raise NotFound()
+    if not (importer.tenant.is_admin or job.created_by_id == importer.tenant.profile_id):
+        raise PermissionDenied()
     return ImportJobOut.of(job)

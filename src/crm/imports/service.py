@@ -8,10 +8,19 @@
 - Rows are inserted ``CRM_IMPORT_BATCH_ROWS`` at a time. In a job each batch commits
   together with the job's progress, so a batch is all-or-nothing and a re-run resumes
   after the last committed batch without duplicating a lead.
+- The progress update is conditional on the progress this worker last saw: if another
+  worker has committed a batch meanwhile (this one was presumed dead and the job handed
+  over), this worker's batch rolls back and it stops. A batch is committed once, ever.
+- A lost database connection (server restarted, backend terminated) does not fail the
+  job: the worker re-reads the committed progress and goes on from there, a few times
+  with back-off. If the database stays away it gives up, the job stays "running", and
+  once ``CRM_IMPORT_LEASE_SECONDS`` pass without progress the sweep hands it on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.clock import utcnow
 from crm.core.config import Settings
-from crm.core.db import Database
+from crm.core.db import Database, database_unavailable, failure_reason
 from crm.core.errors import PayloadTooLarge, ValidationFailed, error_message
 from crm.core.queue import Dispatcher, enqueue_after_commit
 from crm.core.storage import Storage
@@ -38,7 +47,15 @@ from crm.models import LeadImport
 
 IMPORT_JOB = "leads.import"
 MAX_REPORTED_ERRORS = 1000  # per import; the counts stay exact beyond it
-STALE_AFTER = timedelta(minutes=5)  # a running job that has not reported for this long died
+# After a lost database connection: waits before each new try (then the sweep's turn).
+RECONNECT_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+logger = logging.getLogger("crm.imports")
+
+
+class JobTakenOver(Exception):
+    """Another worker has committed progress on this job (or finished it) since this one
+    last did: this worker was presumed dead, and must not write anything more."""
 
 
 def _row_errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -223,10 +240,14 @@ class ImportRunner:
         self.storage = storage
         self.settings = settings
 
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.import_lease_seconds)
+
     async def run(self, job_id: uuid.UUID, progress: Progress | None = None) -> str | None:
         now = utcnow()
         async with self.database.sessionmaker() as session:
-            job = await ImportRepository(session).claim(job_id, now, now - STALE_AFTER)
+            job = await ImportRepository(session).claim(job_id, now, now - self.lease)
             await session.commit()
         if job is None:
             return None
@@ -236,10 +257,44 @@ class ImportRunner:
                 async for chunk in await self.storage.open(job.storage_key):
                     await anyio.to_thread.run_sync(handle.write, chunk)
             try:
-                return await self._import(job, path, progress)
+                return await self._import_resuming(job, path, progress)
             except (UnreadableTable, ValidationFailed) as exc:
                 await self._finish(job, "failed", getattr(exc, "message", str(exc)))
                 return "failed"
+            except JobTakenOver:
+                logger.warning("import %s was taken over by another worker; stopping", job.id)
+                return None
+
+    async def _import_resuming(self, job: LeadImport, path: Path, progress: Progress | None) -> str:
+        """Import; after a lost connection, go on from the committed progress (what this
+        worker did in memory may not have been committed)."""
+        delays = iter(RECONNECT_BACKOFF_SECONDS)
+        current: LeadImport | None = job
+        while True:
+            try:
+                if current is None:
+                    current = await self._reload(job.id)
+                return await self._import(current, path, progress)
+            except Exception as exc:
+                delay = next(delays, None)
+                if delay is None or not database_unavailable(exc):
+                    raise
+                logger.warning(
+                    "import %s lost the database (%s); resuming in %s s",
+                    job.id,
+                    failure_reason(exc),
+                    delay,
+                )
+                current = None
+                await asyncio.sleep(delay)
+
+    async def _reload(self, job_id: uuid.UUID) -> LeadImport:
+        async with self.database.sessionmaker() as session:
+            with unscoped(session):
+                stored = await session.get(LeadImport, job_id)
+        if stored is None or stored.status != "running":
+            raise JobTakenOver
+        return stored
 
     async def _import(self, job: LeadImport, path: Path, progress: Progress | None) -> str:
         errors: list[dict[str, Any]] = list(job.errors or [])
@@ -255,20 +310,24 @@ class ImportRunner:
             )
             while (batch := await anyio.to_thread.run_sync(next, rows, None)) is not None:
                 errors.extend(batch.errors[: max(0, MAX_REPORTED_ERRORS - len(errors))])
+                previous = job.processed_rows
                 job.imported_count += len(batch.leads)
                 job.failed_count += batch.failed
                 job.processed_rows = batch.last_row
                 async with self.database.sessionmaker() as session:
                     repository = ImportRepository(session)
                     await repository.insert_leads(batch.leads)
-                    await repository.record(
+                    recorded = await repository.record_batch(
                         job.id,
+                        after_row=previous,
                         processed_rows=job.processed_rows,
                         imported_count=job.imported_count,
                         failed_count=job.failed_count,
                         errors=errors,
                         updated_at=utcnow(),
                     )
+                    if not recorded:
+                        raise JobTakenOver  # leaving the block rolls the batch back
                     await session.commit()  # the batch and its progress, together
                 if progress is not None:
                     progress(job)
@@ -332,7 +391,7 @@ class ImportRunner:
         """Hand pending jobs, and running ones whose worker died, to the dispatcher."""
         now = utcnow()
         async with self.database.sessionmaker() as session:
-            due = await ImportRepository(session).due(now, now - STALE_AFTER)
+            due = await ImportRepository(session).due(now, now - self.lease)
         for job_id in due:
             await dispatcher.enqueue(IMPORT_JOB, str(job_id))
         return len(due)

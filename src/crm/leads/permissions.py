@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from crm.auth.permissions import Member
 from crm.core.db import DbSession
+from crm.core.ratelimit import RateLimiter
 from crm.leads.service import LeadCaptureService, LeadService
 
 
@@ -21,7 +22,8 @@ Leads = Annotated[LeadService, Depends(lead_service)]
 
 async def lead_capture_service(request: Request, session: DbSession) -> LeadCaptureService:
     state = request.app.state
-    return LeadCaptureService(session, state.counter, state.settings.lead_capture_per_minute)
+    limiter = RateLimiter.for_request(request.scope, state.counter)
+    return LeadCaptureService(session, limiter, state.settings.lead_capture_per_minute)
 
 
 SiteCapture = Annotated[LeadCaptureService, Depends(lead_capture_service)]

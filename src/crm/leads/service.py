@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
-from crm.core.errors import NotFound, TooManyRequests, ValidationFailed
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
-from crm.core.ratelimit import Counter
+from crm.core.ratelimit import RateLimiter, Rule
 from crm.core.tenancy import TenantContext, bind_tenant
 from crm.leads.errors import (
     ConversionFieldsMissing,
@@ -109,12 +109,12 @@ class LeadService:
         return await self.leads.links_of(ids)
 
     async def get_visible(self, lead_id: uuid.UUID) -> Lead:
-        """The lead, if the caller may see it: missing, another org's or hidden, all 404."""
+        """The lead, if the caller may see it: another org's is 404, a hidden one 403."""
         lead = await self.leads.get(lead_id)
-        if lead is None or not can_see(
-            lead.created_by_id, (p.id for p in lead.assigned_to), self.tenant
-        ):
+        if lead is None:
             raise NotFound()
+        if not can_see(lead.created_by_id, (p.id for p in lead.assigned_to), self.tenant):
+            raise PermissionDenied()
         return lead
 
     async def conversion_of(self, lead: Lead) -> LeadWrite:
@@ -374,10 +374,10 @@ class LeadService:
 class LeadCaptureService:
     """``create-from-site``: no credentials but a website key (an API setting's ``apikey``)."""
 
-    def __init__(self, session: AsyncSession, counter: Counter, per_minute: int) -> None:
+    def __init__(self, session: AsyncSession, limiter: RateLimiter, per_minute: int) -> None:
         self.session = session
-        self.counter = counter
-        self.per_minute = per_minute
+        self.limiter = limiter
+        self.rule = Rule(per_minute, SITE_CAPTURE_WINDOW_SECONDS)
         self.keys = SiteKeyRepository(session)
 
     async def create(self, apikey: str | None, data: SiteLeadCreate) -> Lead:
@@ -385,9 +385,7 @@ class LeadCaptureService:
         setting = await self.keys.setting_by_key(key) if key else None
         if setting is None:
             raise InvalidSiteKey()
-        window = await self.counter.hit(f"lead-capture:{setting.id}", SITE_CAPTURE_WINDOW_SECONDS)
-        if window.count > self.per_minute:
-            raise TooManyRequests(window.retry_after)
+        await self.limiter.hit(f"lead-capture:{setting.id}", self.rule)
         acting = await self.keys.acting_profile(setting.org_id, setting.created_by_id)
         if acting is None:
             raise InvalidSiteKey()

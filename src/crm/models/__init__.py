@@ -4,9 +4,11 @@ from crm.models import changes as _changes  # noqa: F401 - registers the version
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_keys import APIKey
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
+from crm.models.audit import SecurityEvent
 from crm.models.cases import Case
 from crm.models.documents import Document
 from crm.models.events import Event
+from crm.models.idempotency import IdempotentRequest
 from crm.models.identity import Address, AuthSession, Org, Profile, User
 from crm.models.imports import LeadImport
 from crm.models.invoices import Invoice, InvoiceLine
@@ -31,6 +33,7 @@ __all__ = [
     "Contact",
     "Document",
     "Event",
+    "IdempotentRequest",
     "Invoice",
     "InvoiceLine",
     "Lead",
@@ -41,6 +44,7 @@ __all__ = [
     "Org",
     "OutboundEmail",
     "Profile",
+    "SecurityEvent",
     "Tag",
     "Task",
     "Team",

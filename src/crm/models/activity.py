@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, Uu
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from crm.core.clock import utcnow
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Timestamps, UTCDateTime, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 
@@ -94,7 +95,7 @@ class _HasParent:
         raise ValueError("row has no parent")
 
 
-class Comment(UUIDPrimaryKey, Timestamps, TenantOwned, _HasParent, Base):
+class Comment(UUIDPrimaryKey, Timestamps, Versioned, TenantOwned, _HasParent, Base):
     __tablename__ = "comments"
     __table_args__ = (CheckConstraint(_exactly_one_parent(), name="one_parent"),)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, String, Table, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.identity import Profile
@@ -35,7 +36,7 @@ api_setting_tags = Table(
 )
 
 
-class APISetting(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
+class APISetting(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Base):
     __tablename__ = "api_settings"
 
     title: Mapped[str] = mapped_column(String(1000))

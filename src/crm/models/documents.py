@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.records import link_table
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from crm.models.teams import Team
 
 
-class Document(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
+class Document(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Base):
     __tablename__ = "documents"
 
     title: Mapped[str] = mapped_column(String(255))

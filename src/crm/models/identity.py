@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.clock import today
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, Timestamps, UTCDateTime, UUIDPrimaryKey
 from crm.core.tenancy import Role, TenantOwned
 
@@ -65,7 +66,7 @@ class Address(UUIDPrimaryKey, Timestamps, TenantOwned, Base):
     country: Mapped[str] = mapped_column(String(255), default="")
 
 
-class Profile(UUIDPrimaryKey, Timestamps, TenantOwned, Base):
+class Profile(UUIDPrimaryKey, Timestamps, Versioned, TenantOwned, Base):
     """A user's membership of one org. Its id is the "user id" of the whole API (§1.3)."""
 
     __tablename__ = "profiles"

@@ -14,11 +14,12 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, Fixed4, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 
 
-class OpportunityItem(UUIDPrimaryKey, Timestamps, TenantOwned, Base):
+class OpportunityItem(UUIDPrimaryKey, Timestamps, Versioned, TenantOwned, Base):
     __tablename__ = "opportunity_items"
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(
@@ -42,7 +43,7 @@ class OpportunityItem(UUIDPrimaryKey, Timestamps, TenantOwned, Base):
     __table_args__ = (Index("ix_opportunity_items_opportunity_id_idx", "opportunity_id", "idx"),)
 
 
-class OpportunityLostReason(UUIDPrimaryKey, Timestamps, TenantOwned, Base):
+class OpportunityLostReason(UUIDPrimaryKey, Timestamps, Versioned, TenantOwned, Base):
     __tablename__ = "opportunity_lost_reasons"
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(

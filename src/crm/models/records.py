@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, Table, Uuid
 from sqlalchemy.orm import Mapped, declared_attr, relationship
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 
@@ -39,7 +40,7 @@ def link_table(owner: str, role: str, target_table: str, target_column: str) -> 
     )
 
 
-class SalesRecord(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned):
+class SalesRecord(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned):
     """Mixin: a record with the §1.3 visibility rule (creator or assignee; admins see all)."""
 
     __tablename__: str  # set by each concrete model

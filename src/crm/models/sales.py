@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Fixed4, Fixed9, Money, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.records import SalesRecord, link_table
@@ -104,7 +105,7 @@ class Contact(SalesRecord, Base):
     )
 
 
-class Company(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
+class Company(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Base):
     """A prospective company leads can point at (§7)."""
 
     __tablename__ = "companies"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.concurrency import Versioned
 from crm.core.db import Base, CreatedBy, Timestamps, UUIDPrimaryKey
 from crm.core.tenancy import TenantOwned
 from crm.models.identity import Profile
@@ -23,7 +24,7 @@ team_members = Table(
 )
 
 
-class Team(UUIDPrimaryKey, Timestamps, CreatedBy, TenantOwned, Base):
+class Team(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Base):
     __tablename__ = "teams"
 
     name: Mapped[str] = mapped_column(String(100))

@@ -26,7 +26,7 @@ from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.core.clock import today
 from crm.core.db import CENTS
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, PermissionDenied
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
@@ -110,12 +110,14 @@ class OpportunityService:
         return await self.opportunities.lookups()
 
     async def get_visible(self, opportunity_id: uuid.UUID) -> Opportunity:
-        """The opportunity, if the caller may see it: missing, another org's or hidden, 404."""
+        """The opportunity, if the caller may see it: another org's is 404, a hidden one 403."""
         opportunity = await self.opportunities.get(opportunity_id)
-        if opportunity is None or not can_see(
+        if opportunity is None:
+            raise NotFound()
+        if not can_see(
             opportunity.created_by_id, (p.id for p in opportunity.assigned_to), self.tenant
         ):
-            raise NotFound()
+            raise PermissionDenied()
         return opportunity
 
     async def activity_of(

@@ -19,7 +19,7 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, PermissionDenied
 from crm.core.pagination import PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
@@ -179,12 +179,12 @@ class RecordService(Generic[R, Repo]):
         return await self.records.of_account(account_id)
 
     async def get_visible(self, record_id: uuid.UUID) -> R:
-        """The record, if the caller may see it: missing, another org's or hidden, all 404."""
+        """The record, if the caller may see it: another org's is 404, a hidden one 403."""
         record = await self.records.get(record_id)
-        if record is None or not can_see(
-            record.created_by_id, (p.id for p in record.assigned_to), self.tenant
-        ):
+        if record is None:
             raise NotFound()
+        if not can_see(record.created_by_id, (p.id for p in record.assigned_to), self.tenant):
+            raise PermissionDenied()
         found: R = record
         return found
 

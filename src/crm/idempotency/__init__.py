@@ -1,0 +1,1 @@
+"""Idempotency-Key for POST requests (issue 6)."""
