@@ -250,6 +250,41 @@ async def test_other_members_may_not_edit_or_delete(client, factory, test_databa
     assert (gone.status_code, gone.json()) == (404, NOT_FOUND)
 
 
+@pytest.mark.parametrize("module", MODULES)
+async def test_an_author_who_no_longer_sees_the_record_may_not_touch_its_activity(
+    client, factory, test_database, module
+):
+    """Editing or deleting a comment, deleting or downloading a file, all take a caller who
+    sees the record (§1.3): once unassigned, the author and uploader get 403 like anyone
+    else in the org, and nothing changes."""
+    admin = await factory.admin()
+    author = await factory.member_of(admin)
+    record_id = await _record(client, admin, module, assigned_to=[author])
+    comment = await add_comment(client, author, module, record_id, "mine")
+    attachment = await add_attachment(client, author, module, record_id)
+    comment_url = f"/api/{module}/comment/{comment['id']}/"
+    attachment_url = f"/api/{module}/attachment/{attachment['id']}/"
+    edited = await client.put(comment_url, json={"comment": "still"}, headers=author.headers)
+    assert edited.status_code == 200, edited.text  # while assigned, the author may
+    assert (await client.get(attachment_url, headers=author.headers)).status_code == 200
+    unassigned = await client.patch(
+        f"/api/{module}/{record_id}/", json={"assigned_to": []}, headers=admin.headers
+    )
+    assert unassigned.status_code == 200, unassigned.text
+
+    before = await checksum(test_database)
+    for response in (
+        await client.put(comment_url, json={"comment": "late"}, headers=author.headers),
+        await client.delete(comment_url, headers=author.headers),
+        await client.get(attachment_url, headers=author.headers),
+        await client.delete(attachment_url, headers=author.headers),
+    ):
+        assert (response.status_code, response.json()) == (403, DENIED), response.request
+    assert await checksum(test_database) == before
+    assert (await client.delete(comment_url, headers=admin.headers)).status_code == 204
+    assert (await client.delete(attachment_url, headers=admin.headers)).status_code == 204
+
+
 async def test_another_orgs_comment_is_not_found(client, factory, test_database):
     admin = await factory.admin()
     intruder = await factory.admin()

@@ -1,11 +1,12 @@
 """Comment and attachment use cases (§16), one implementation for every record type.
 
 Rules (§1.3):
-- Adding a comment or a file takes a caller who can see the parent record (an admin, its
-  creator or an assignee): a record of the org the caller cannot see is 403, a record of
-  another org or none at all is 404, alike.
+- Every use takes a caller who can see the parent record (an admin, its creator or an
+  assignee): a record of the org the caller cannot see is 403, a record of another org or
+  none at all is 404, alike. That holds for editing or deleting a comment and deleting or
+  downloading a file too: their author or uploader who no longer sees the record is 403.
 - A comment is edited or deleted by its author or an admin; an attachment is deleted by its
-  uploader or an admin. Downloading a file takes a caller who can see its parent record.
+  uploader or an admin (403 for anyone else who sees the record).
 
 Files and the transaction: a file is written to storage before its row is flushed, and
 removed again if the flush fails. A deleted attachment's file is removed only after the
@@ -103,7 +104,7 @@ class ActivityService:
     # -- use cases of the routes -------------------------------------------------------------
 
     async def parent(self, record_type: RecordType, record_id: uuid.UUID) -> Parent:
-        """The record, if the caller may add to it: 403 when hidden, 404 when not in the org."""
+        """The record, if the caller may see it: 403 when hidden, 404 when not in the org."""
         state = await self.activity.parent_state(record_type, record_id)
         if state is ParentState.MISSING:
             raise NotFound()
@@ -160,8 +161,6 @@ class ActivityService:
 
     async def download(self, record_type: RecordType, attachment_id: uuid.UUID) -> Download:
         attachment = await self._attachment(record_type, attachment_id)
-        _, parent_id = attachment.parent
-        await self.parent(record_type, parent_id)
         return Download(
             file_name=attachment.file_name,
             content_type=attachment.content_type,
@@ -187,15 +186,19 @@ class ActivityService:
     async def _comment(
         self, record_type: RecordType, comment_id: uuid.UUID
     ) -> tuple[Comment, str | None]:
+        """The comment, if its record is visible to the caller (403 when hidden, §1.3)."""
         found = await self.activity.comment(record_type, comment_id)
         if found is None:
             raise NotFound()
+        await self.parent(record_type, found[0].parent[1])
         return found
 
     async def _attachment(self, record_type: RecordType, attachment_id: uuid.UUID) -> Attachment:
+        """The attachment, if its record is visible to the caller (403 when hidden, §1.3)."""
         attachment = await self.activity.attachment(record_type, attachment_id)
         if attachment is None:
             raise NotFound()
+        await self.parent(record_type, attachment.parent[1])
         return attachment
 
     async def _store(self, parent: Parent, upload: AttachmentUpload) -> Attachment:
