@@ -153,7 +153,7 @@ async def test_postgresql_restart_under_load_is_503_then_recovers(tmp_path: Path
                 # Waits a bit past the bound (so that missing it fails below, not here).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(load.recovered.wait(), RECOVERY_BOUND + 1)
-                await asyncio.sleep(1.5)  # a little steady state after recovery
+                await asyncio.sleep(3)  # a steady state after recovery
             finally:
                 load.running = False
                 await asyncio.gather(*clients)
@@ -173,19 +173,24 @@ async def test_postgresql_restart_under_load_is_503_then_recovers(tmp_path: Path
     # While it starts up: 503s (it refuses connections while starting), or already answers.
     starting = [a for a in answers if a.started >= restart_at and a.finished <= up_at]
     assert all(documented_503(a) or 200 <= a.status < 300 for a in starting)
-    # Back: a 2xx within the bound, and from then on nothing but 2xx.
-    recovered = [a for a in answers if a.started >= up_at and 200 <= a.status < 300]
-    assert recovered, "no 2xx after the database came back"
-    first = min(recovered, key=lambda a: a.finished)
-    recovery_seconds = first.finished - up_at
+    # Back: every answer after the database came back is a 2xx or the documented 503 (a
+    # connection that died with the old server fails once, and is then replaced), and
+    # within the bound the server is recovered for good: nothing but 2xx from then on.
+    back = [a for a in answers if a.started >= up_at]
+    assert all(documented_503(a) or 200 <= a.status < 300 for a in back)
+    assert any(200 <= a.status < 300 for a in back), "no 2xx after the database came back"
+    failures_after = [a.finished for a in back if not 200 <= a.status < 300]
+    recovered_at = max(failures_after, default=up_at)
+    recovery_seconds = recovered_at - up_at
     assert recovery_seconds <= RECOVERY_BOUND
-    after = [a for a in answers if a.started > first.finished]
-    assert after
-    assert all(200 <= a.status < 300 for a in after), [a for a in after if a.status >= 300][:3]
+    after = [a for a in answers if a.started > recovered_at]
+    assert len(after) >= 10, len(after)
+    assert all(200 <= a.status < 300 for a in after)
     sys.stderr.write(
         f"\n[postgresql restart] {len(answers)} requests; {len(down)} while down, all 503 "
-        f"with Retry-After; first 2xx {recovery_seconds:.2f} s after the database accepted "
-        f"connections; {len(after)} requests after, all 2xx\n"
+        f"with Retry-After; {len(failures_after)} 503s after the database accepted "
+        f"connections, the last {recovery_seconds:.2f} s after; {len(after)} requests after, "
+        "all 2xx\n"
     )
 
 
