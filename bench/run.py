@@ -1,11 +1,14 @@
 """Load benchmark: start the real server on a seeded database and drive it (bench/README.md).
 
-Starts ``crm serve`` as a subprocess on a free port of 127.0.0.1, logs in as the admin
-``seed.py`` made, then runs each scenario with ``httpx.AsyncClient`` at a fixed
+Counts the SQL statements of each scenario's requests on the app run in-process, then starts
+``crm serve`` as a subprocess on a free port of 127.0.0.1 (API rate limits off), logs in as
+the admin ``seed.py`` made, and runs each scenario with ``loadclient.py`` at a fixed
 concurrency: a warm-up whose results are discarded, then a bounded measurement. Records
-req/s, latency percentiles, non-2xx responses, the CPU the client, the server and the
-whole machine spent, and the server's RSS; writes ``bench/results/<date>-<backend>.json``
-and replaces that backend's table in ``bench/README.md``.
+req/s, latency percentiles, errors, SQL statements per request, the CPU the client, the
+server and the whole machine spent, and the server's RSS before and after each scenario;
+writes ``bench/results/<date>-<backend>.json`` and ``.md`` and replaces that backend's table
+in ``bench/README.md``. Scenarios whose endpoint does not exist yet (search) are listed as
+"not built".
 
     .venv/bin/python bench/run.py --database-url postgresql://postgres@127.0.0.1/crm_bench \
         --workers 2
@@ -43,9 +46,10 @@ from loadclient import Connection, HttpError
 from rich.console import Console
 from rich.table import Table as RichTable
 from seeded_org import ADMIN_EMAIL, ANCHOR, ORG_NAME, PASSWORD, SECRET_KEY, backend_of, crm_command
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.engine import make_url
 
+from crm.app import create_app
 from crm.core.config import Settings
 from crm.core.db import create_engine
 from crm.models import Account, Contact, Lead, Opportunity, Org
@@ -53,6 +57,13 @@ from crm.models import Account, Contact, Lead, Opportunity, Org
 BENCH_DIR = Path(__file__).resolve().parent
 LIST_TARGET_P95_MS = 50.0  # the issue's target, for list endpoints on PostgreSQL
 DETAIL_IDS = 1_000
+# The API's per-credential limit (1,200 requests a minute by default) would answer most of
+# the load with 429: the benchmark measures the server without it, unless the environment
+# sets these.
+RATE_LIMITS_OFF = {
+    name: os.environ.get(name, "0")
+    for name in ("CRM_RATE_LIMIT_API_PER_CREDENTIAL", "CRM_RATE_LIMIT_API_PER_IP")
+}
 LINK_TABLES = tuple(
     f"{owner}_{role}"
     for owner in ("accounts", "contacts", "leads", "opportunities")
@@ -76,10 +87,19 @@ class Scenario:
     next_request: Callable[[], Request]
 
 
-def scenarios(lead_ids: list[uuid.UUID], lead_source: str, run_id: str) -> list[Scenario]:
-    """The issue's five scenarios; ``create_lead`` last, as it adds rows to the lead lists."""
-    detail_ids = itertools.cycle(lead_ids)
+SEARCH_PATH = "/api/search/"  # issue 7's search endpoint; the scenario runs once it exists
+
+
+def scenarios(
+    seeded: SeededData, lead_source: str, run_id: str, deep_offset: int
+) -> list[Scenario]:
+    """The issue's scenarios; the writes last, as they change what the lists show."""
+    detail_ids = itertools.cycle(seeded.lead_ids)
+    account_ids = itertools.cycle(seeded.account_ids)
+    opportunity_ids = itertools.cycle(seeded.opportunity_ids)
     serial = itertools.count()
+    updates = itertools.count()
+    source = lead_source.replace(" ", "+")
 
     def new_lead() -> Request:
         n = next(serial)
@@ -99,38 +119,90 @@ def scenarios(lead_ids: list[uuid.UUID], lead_source: str, run_id: str) -> list[
         }
         return "POST", "/api/leads/", body
 
+    def update_opportunity() -> Request:
+        n = next(updates)
+        body = {"description": f"bench update {run_id}-{n}"}
+        return "PATCH", f"/api/opportunities/{next(opportunity_ids)}/", body
+
+    def get(path: str) -> Callable[[], Request]:
+        return lambda: ("GET", path, None)
+
     return [
         Scenario(
             "list_accounts",
             "`GET /api/accounts/?limit=10`: open and closed halves, each counted and paged, "
             "plus the contact, member, team and tag lookups",
             True,
-            lambda: ("GET", "/api/accounts/?limit=10", None),
+            get("/api/accounts/?limit=10"),
+        ),
+        Scenario(
+            "list_accounts_100",
+            "`GET /api/accounts/?limit=100`: as `list_accounts`, 100 rows per half",
+            True,
+            get("/api/accounts/?limit=100"),
         ),
         Scenario(
             "list_leads_filtered",
-            f"`GET /api/leads/?status=assigned&source={lead_source.replace(' ', '+')}&limit=10`: "
+            f"`GET /api/leads/?status=assigned&source={source}&limit=10`: two filters; "
             "the open half, counted and paged, plus the lookups",
             True,
-            lambda: (
-                "GET",
-                f"/api/leads/?status=assigned&source={lead_source.replace(' ', '+')}&limit=10",
-                None,
-            ),
+            get(f"/api/leads/?status=assigned&source={source}&limit=10"),
+        ),
+        Scenario(
+            "leads_deep_page",
+            f"`GET /api/leads/?offset={deep_offset}&limit=10`: a deep page (both halves "
+            "counted; the page is empty where a half has fewer rows than the offset)",
+            True,
+            get(f"/api/leads/?offset={deep_offset}&limit=10"),
         ),
         Scenario(
             "lead_detail",
-            f"`GET /api/leads/<id>/`, rotating over {len(lead_ids):,} seeded lead ids drawn "
-            "with the seed (about 12% converted: their account, contact and opportunity load too)",
+            f"`GET /api/leads/<id>/`, rotating over {len(seeded.lead_ids):,} seeded lead ids "
+            "drawn with the seed (about 12% converted: their account, contact and "
+            "opportunity load too)",
             False,
             lambda: ("GET", f"/api/leads/{next(detail_ids)}/", None),
         ),
         Scenario(
+            "account_detail",
+            f"`GET /api/accounts/<id>/`, rotating over {len(seeded.account_ids):,} seeded "
+            "account ids: the account with its related contacts, opportunities, cases, "
+            "tasks, invoices and the lookups",
+            False,
+            lambda: ("GET", f"/api/accounts/{next(account_ids)}/", None),
+        ),
+        Scenario(
             "list_opportunities",
-            "`GET /api/opportunities/?limit=10`: count, page, per-currency forecast of the "
-            "whole set, and the account, contact, member and team lookups",
+            "`GET /api/opportunities/?limit=10`: count, page, per-currency forecast totals of "
+            "the whole set, and the account, contact, member and team lookups",
             True,
-            lambda: ("GET", "/api/opportunities/?limit=10", None),
+            get("/api/opportunities/?limit=10"),
+        ),
+        Scenario(
+            "erp_opportunity_list",
+            "`GET /api/crm/opportunity?limit=20`: the ERPNext-style list (count and page)",
+            True,
+            get("/api/crm/opportunity?limit=20"),
+        ),
+        Scenario(
+            "dashboard",
+            "`GET /api/dashboard/`: the counts and recent records of the dashboard",
+            False,
+            get("/api/dashboard/"),
+        ),
+        Scenario(
+            "search",
+            f"`GET {SEARCH_PATH}?q=north`: search (issue 7); not run until the endpoint exists",
+            False,
+            get(f"{SEARCH_PATH}?q=north"),
+        ),
+        Scenario(
+            "update_opportunity",
+            f"`PATCH /api/opportunities/<id>/` of the description, rotating over "
+            f"{len(seeded.opportunity_ids):,} seeded opportunity ids (their descriptions "
+            "stay changed)",
+            False,
+            update_opportunity,
         ),
         Scenario(
             "create_lead",
@@ -193,6 +265,11 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
+def total_rss(rows: list[dict[str, Any]]) -> float:
+    """MiB: the sum of VmRSS over the server's processes."""
+    return round(sum(float(row["rss_mib"]) for row in rows), 1)
+
+
 def rss_of(pids: list[int], root: int) -> list[dict[str, Any]]:
     """VmRSS of each process of the server, with what it is."""
     rows = []
@@ -239,6 +316,10 @@ class Measurement:
     error_samples: list[str] = field(default_factory=list)
     target_p95_ms: float | None = None
     meets_target: bool | None = None
+    sql_first: int | None = None  # statements of one request, in-process, on a fresh app
+    sql_repeated: int | None = None  # of the next request of the scenario (caches warm)
+    rss_before_mib: float = 0.0  # all the server's processes, before the warm-up
+    rss_after_mib: float = 0.0  # and after the measured window
 
 
 async def drive(
@@ -316,6 +397,53 @@ async def drive(
     return result
 
 
+# -- SQL statements per request -------------------------------------------------------------
+
+
+async def count_statements(
+    database_url: str, org_id: uuid.UUID, plan: list[Scenario], data_dir: Path, created: list[str]
+) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """Run the application in-process (no server, no load) and count the SQL statements two
+    consecutive requests of each scenario issue: the first on a fresh app, the second with
+    its caches warm (as the load mostly sees them). Also returns the API's paths, to tell
+    which scenarios have an endpoint. Created leads are added to ``created``."""
+    settings = Settings(
+        database_url=database_url, secret_key=SECRET_KEY, data_dir=data_dir, log_level="WARNING"
+    )
+    app = create_app(settings)
+    paths = {getattr(route, "path", "") for route in app.routes}
+    engine = app.state.database.engine
+    statements = [0]
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    counts: dict[str, tuple[int, int]] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await log_in(client, org_id)
+            for scenario in plan:
+                if not has_endpoint(scenario, paths):
+                    continue
+                pair = []
+                for _ in range(2):
+                    method, path, body = scenario.next_request()
+                    statements[0] = 0
+                    response = await client.request(method, path, json=body)
+                    pair.append(statements[0])
+                    if response.is_success and method == "POST":
+                        created.append(response.json()["id"])
+                counts[scenario.name] = (pair[0], pair[1])
+    return counts, paths
+
+
+def has_endpoint(scenario: Scenario, paths: set[str]) -> bool:
+    """Whether the API has the route the scenario requests (search is not built yet)."""
+    return scenario.name != "search" or SEARCH_PATH in paths
+
+
 # -- the server -----------------------------------------------------------------------------
 
 
@@ -338,6 +466,7 @@ def running_server(
         "CRM_DATA_DIR": str(data_dir),
         "CRM_SECRET_KEY": SECRET_KEY,
         "PYTHONUNBUFFERED": "1",  # the startup lines reach the log as they happen
+        **RATE_LIMITS_OFF,
     }
     command = [*crm_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers)]
@@ -388,6 +517,8 @@ class SeededData:
     database_version: str
     sizes: dict[str, int]
     lead_ids: list[uuid.UUID]
+    account_ids: list[uuid.UUID]
+    opportunity_ids: list[uuid.UUID]
 
 
 async def read_seeded(database_url: str, seed: int) -> SeededData:
@@ -420,18 +551,31 @@ async def read_seeded(database_url: str, seed: int) -> SeededData:
             for name in LINK_TABLES:
                 links += int(await conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)  # noqa: S608 - fixed names
             sizes["link_rows"] = links
-            # Seeded leads only (created on or before the anchor), in a stable order.
-            ids = list(
-                await conn.scalars(
-                    select(Lead.id)
-                    .where(Lead.org_id == org_id, Lead.created_on <= ANCHOR)
-                    .order_by(Lead.id)
+            # Seeded records only (created on or before the anchor), in a stable order.
+            seeded_ids = {}
+            for model in (Lead, Account, Opportunity):
+                seeded_ids[model] = list(
+                    await conn.scalars(
+                        select(model.id)
+                        .where(model.org_id == org_id, model.created_on <= ANCHOR)
+                        .order_by(model.id)
+                    )
                 )
-            )
     finally:
         await engine.dispose()
-    chosen = random.Random(seed).sample(ids, min(DETAIL_IDS, len(ids)))  # noqa: S311 - sampling
-    return SeededData(org_id, db_version, sizes, chosen)
+    rng = random.Random(seed)  # noqa: S311 - sampling
+
+    def sample(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        return rng.sample(ids, min(DETAIL_IDS, len(ids)))
+
+    return SeededData(
+        org_id,
+        db_version,
+        sizes,
+        sample(seeded_ids[Lead]),
+        sample(seeded_ids[Account]),
+        sample(seeded_ids[Opportunity]),
+    )
 
 
 async def log_in(client: httpx.AsyncClient, org_id: uuid.UUID) -> None:
@@ -491,7 +635,8 @@ def software() -> dict[str, str]:
 
 def markdown_section(key: str, report: dict[str, Any]) -> str:
     m, data, load, server = report["machine"], report["data"], report["load"], report["server"]
-    total_rss = sum(p["rss_mib"] for p in server["rss_end"])
+    start_rss = total_rss(server["rss_after_start"])
+    end_rss = total_rss(server["rss_end"])
     rss = ", ".join(f"{p['role']} {p['rss_mib']:.0f} MiB" for p in server["rss_end"])
     lines = [
         f"<!-- bench-results:{key}:start -->",
@@ -510,12 +655,13 @@ def markdown_section(key: str, report: dict[str, Any]) -> str:
         f"{'s' if load['concurrency'] != 1 else ''}, {load['warmup_s']:g} s warm-up "
         f"then {load['duration_s']:g} s per scenario; client: bench/loadclient.py (one "
         "keep-alive connection per loop) on uvloop",
-        f"- server RSS at the end: {total_rss:.0f} MiB ({rss})",
+        f"- server RSS after start: {start_rss:.0f} MiB; at the end: {end_rss:.0f} MiB ({rss})",
         "",
         "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | requests "
+        "| SQL per request: first / repeated | server RSS MiB: before / after "
         "| CPU %: client / server / database+rest | machine CPU % "
         "| CPU ms per request: server / database+rest |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in report["scenarios"]:
         verdict = ""
@@ -524,10 +670,14 @@ def markdown_section(key: str, report: dict[str, Any]) -> str:
         lines.append(
             f"| {s['name']} | {s['req_per_s']:.1f} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f}"
             f"{verdict} | {s['p99_ms']:.1f} | {s['errors']} | {s['completed']:,} "
+            f"| {s['sql_first']} / {s['sql_repeated']} "
+            f"| {s['rss_before_mib']:.0f} / {s['rss_after_mib']:.0f} "
             f"| {s['client_cpu_percent']:.0f} / {s['server_cpu_percent']:.0f} / "
             f"{s['rest_cpu_percent']:.0f} | {s['machine_cpu_percent']:.0f} "
             f"| {s['server_cpu_ms_per_request']:.1f} / {s['rest_cpu_ms_per_request']:.1f} |"
         )
+    for name in report.get("not_built", []):
+        lines.append(f"| {name} | not built | | | | | | | | | | |")
     lines += ["", f"<!-- bench-results:{key}:end -->"]
     return "\n".join(lines)
 
@@ -572,6 +722,7 @@ async def benchmark(
     lead_source: str,
     seed: int,
     only: list[str],
+    deep_offset: int,
     log: IO[bytes],
     log_path: Path,
     data_dir: Path,
@@ -585,10 +736,19 @@ async def benchmark(
         )
     run_id = uuid.uuid4().hex[:8]
     plan = [
-        s for s in scenarios(seeded.lead_ids, lead_source, run_id) if not only or s.name in only
+        s for s in scenarios(seeded, lead_source, run_id, deep_offset) if not only or s.name in only
     ]
     created: list[str] = []
     results: list[Measurement] = []
+    console.print("counting SQL statements per request (in-process) ...")
+    (data_dir / "in-process").mkdir()
+    sql_counts, paths = await count_statements(
+        database_url, seeded.org_id, plan, data_dir / "in-process", created
+    )
+    not_built = [s.name for s in plan if not has_endpoint(s, paths)]
+    plan = [s for s in plan if has_endpoint(s, paths)]
+    for name in not_built:
+        console.print(f"[yellow]{name}: not built (no {SEARCH_PATH} endpoint), skipped[/yellow]")
     with running_server(database_url, workers, data_dir, log) as (server, base_url):
         await wait_ready(base_url, server, log_path, workers, within=120)
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -607,9 +767,13 @@ async def benchmark(
             connections = [Connection(base_url, headers) for _ in range(concurrency)]
             for scenario in plan:
                 pids = process_tree(server.pid)
+                rss_before = total_rss(rss_of(pids, server.pid))
                 console.print(f"{scenario.name}: warm-up {warmup:g} s, measure {duration:g} s")
                 await drive(connections, scenario, concurrency, warmup, pids, created)
                 result = await drive(connections, scenario, concurrency, duration, pids, created)
+                result.rss_before_mib = rss_before
+                result.rss_after_mib = total_rss(rss_of(process_tree(server.pid), server.pid))
+                result.sql_first, result.sql_repeated = sql_counts.get(scenario.name, (None, None))
                 if result.is_list:
                     result.target_p95_ms = LIST_TARGET_P95_MS
                     result.meets_target = result.p95_ms < LIST_TARGET_P95_MS
@@ -646,8 +810,10 @@ async def benchmark(
             "lead_source": lead_source,
             "filtered_leads_matching": matching,
             "detail_ids": len(seeded.lead_ids),
+            "deep_offset": deep_offset,
         },
         "scenarios": [asdict(r) for r in results],
+        "not_built": not_built,
     }
 
 
@@ -674,6 +840,9 @@ def main(
     scenario: Annotated[
         list[str] | None, typer.Option(help="Run only these scenarios (repeatable).")
     ] = None,
+    deep_offset: Annotated[
+        int, typer.Option(min=0, help="Offset of the deep-page scenario.")
+    ] = 100_000,
     label: Annotated[
         str, typer.Option(help="Suffix of the result file and README section, e.g. c1.")
     ] = "",
@@ -681,6 +850,13 @@ def main(
     readme: Annotated[Path, typer.Option(help="Markdown file whose table is replaced.")] = (
         BENCH_DIR / "README.md"
     ),
+    update_readme_table: Annotated[
+        bool,
+        typer.Option(
+            "--update-readme/--no-update-readme",
+            help="Also replace this run's section of --readme.",
+        ),
+    ] = True,
 ) -> None:
     """Start `crm serve` on the seeded database and run the load scenarios against it."""
     backend = backend_of(database_url)
@@ -701,6 +877,7 @@ def main(
                         lead_source,
                         seed,
                         scenario or [],
+                        deep_offset,
                         log,
                         log_path,
                         Path(tmp),
@@ -712,8 +889,16 @@ def main(
                 console.print("server log (last lines):\n" + "\n".join(tail), markup=False)
                 raise
     command = f"bench/run.py --database-url {measured['database']['url']} --workers {workers}"
-    if concurrency != 16:
-        command += f" --concurrency {concurrency}"
+    for option, value, default in (
+        ("--concurrency", concurrency, 16),
+        ("--duration", duration, 15),
+        ("--warmup", warmup, 2),
+        ("--deep-offset", deep_offset, 100_000),
+    ):
+        if value != default:
+            command += f" {option} {value:g}"
+    for name in scenario or []:
+        command += f" --scenario {name}"
     if label:
         command += f" --label {label}"
     report = {
@@ -727,10 +912,15 @@ def main(
     results_dir.mkdir(parents=True, exist_ok=True)
     out = results_dir / f"{started:%Y-%m-%d}-{key}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    update_readme(readme, key, markdown_section(key, report))
+    section = markdown_section(key, report)
+    table_file = out.with_suffix(".md")
+    table_file.write_text(f"# Benchmark {started:%Y-%m-%d} {key}\n\n{section}\n")
+    if update_readme_table:
+        update_readme(readme, key, section)
 
     table = RichTable(title=f"{report['database']['version']}, {workers} worker(s)")
-    for column in ("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
+    columns = ("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "SQL/req", "RSS MiB")
+    for column in columns:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for s in report["scenarios"]:
         table.add_row(
@@ -740,9 +930,18 @@ def main(
             f"{s['p95_ms']:.1f}",
             f"{s['p99_ms']:.1f}",
             str(s["errors"]),
+            f"{s['sql_first']} / {s['sql_repeated']}",
+            f"{s['rss_before_mib']:.0f} -> {s['rss_after_mib']:.0f}",
         )
+    for name in report["not_built"]:
+        table.add_row(name, "not built", "", "", "", "", "", "")
     console.print(table)
-    console.print(f"wrote {out} and the {key!r} section of {readme}")
+    for name in report["not_built"]:
+        console.print(f"{name}: not built")
+    written = f"wrote {out} and {table_file}"
+    if update_readme_table:
+        written += f" and the {key!r} section of {readme}"
+    console.print(written)
 
 
 if __name__ == "__main__":
