@@ -165,3 +165,81 @@ async def test_a_refused_request_is_not_cached(client: httpx.AsyncClient, factor
     for _ in range(2):
         response = await client.get("/api/accounts/?status=maybe", headers=admin.headers)
         assert response.status_code == 400
+
+
+# -- detail views ----------------------------------------------------------------------------
+
+DETAILS = {
+    "/api/accounts/": {"name": "Detail Co"},
+    "/api/contacts/": {"first_name": "Ada", "last_name": "Byron", "primary_email": "a@x.io"},
+    "/api/leads/": {"first_name": "Lee", "last_name": "Dee", "account_name": "L Co"},
+    "/api/opportunities/": {"name": "Deal"},
+    "/api/cases/": {"name": "Broken", "status": "New", "priority": "Low"},
+}
+
+
+async def _created(client: httpx.AsyncClient, member: Member, base: str) -> str:
+    body = dict(DETAILS[base])
+    if base in ("/api/cases/", "/api/opportunities/"):
+        body["account"] = (await _account(client, member))["id"]
+    response = await client.post(base, json=body, headers=member.headers)
+    assert response.status_code == 201, response.text
+    found = response.json()
+    for key in ("id", "account_obj", "contact_obj", "lead", "opportunity_obj", "cases_obj"):
+        value = found.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "id" in value:
+            return str(value["id"])
+    raise AssertionError(found)
+
+
+@pytest.mark.parametrize("base", list(DETAILS))
+async def test_a_repeated_detail_is_answered_from_the_cache_with_its_etag(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database, base: str
+) -> None:
+    admin = await factory.admin()
+    path = f"{base}{await _created(client, admin, base)}/"
+    first = await client.get(path, headers=admin.headers)
+    assert first.status_code == 200, first.text
+    with count_statements(test_database.engine) as counter:
+        again = await client.get(path, headers=admin.headers)
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert [s for s in counter.statements if not s.startswith("COMMIT")] == counter.statements[:1]
+
+    # A conditional request always runs (and still answers the same).
+    with count_statements(test_database.engine) as counter:
+        checked = await client.get(path, headers={**admin.headers, "If-None-Match": "*"})
+    assert checked.content == first.content
+    assert len(counter.statements) > 2
+
+    # A comment is a change of the org: the next read shows it, with the record's new tag.
+    comment = await client.post(path, json={"comment": "cached no more"}, headers=admin.headers)
+    assert comment.status_code in (200, 201), comment.text
+    after = await client.get(path, headers=admin.headers)
+    assert after.status_code == 200
+    assert b"cached no more" in after.content
+
+
+async def test_a_detail_hidden_by_a_reassignment_is_refused_at_once(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await factory.admin()
+    user = await factory.member_of(admin)
+    lead = await client.post(
+        "/api/leads/",
+        json={"first_name": "Vis", "last_name": "Ible", "assigned_to": [user.profile_id]},
+        headers=admin.headers,
+    )
+    assert lead.status_code == 201, lead.text
+    path = f"/api/leads/{lead.json()['id']}/"
+    seen = await client.get(path, headers=user.headers)
+    assert seen.status_code == 200, seen.text
+    assert (await client.get(path, headers=user.headers)).status_code == 200
+    moved = await client.patch(path, json={"assigned_to": []}, headers=admin.headers)
+    assert moved.status_code == 200, moved.text
+    refused = await client.get(path, headers=user.headers)
+    assert refused.status_code == 403
+    assert b"Vis" not in refused.content

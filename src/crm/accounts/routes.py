@@ -32,7 +32,7 @@ from crm.core.pagination import Pagination, page_link
 from crm.invoices.permissions import Invoices
 from crm.invoices.schemas import InvoiceItem
 from crm.models import Account
-from crm.records.caching import CachedList
+from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import ContactBrief, ContactLookup, TeamBrief, UserLookup, link_objects
 from crm.tasks.permissions import Tasks
 from crm.tasks.schemas import TaskItem
@@ -141,29 +141,38 @@ async def create_account(body: AccountCreate, accounts: Accounts) -> AccountItem
 
 @router.get("/{account_id}/", response_model=AccountDetailOut)
 async def account_detail(
-    account_id: uuid.UUID, accounts: Accounts, cases: Cases, tasks: Tasks, invoices: Invoices
-) -> AccountDetailOut:
+    cache: CachedDetail,
+    account_id: uuid.UUID,
+    accounts: Accounts,
+    cases: Cases,
+    tasks: Tasks,
+    invoices: Invoices,
+) -> Response:
+    if (hit := cache.hit()) is not None:
+        return hit
     account = await accounts.get_visible(account_id)
     opportunities = [OpportunityBrief.of(o) for o in await accounts.opportunities_of(account)]
     links = link_objects(account)
     comments, attachments = await accounts.activity_of(account)
-    return AccountDetailOut(
-        account_obj=AccountItem.of(account),
-        contacts=[ContactBrief.of(c) for c in account.contacts],
-        opportunities=opportunities,
-        opportunity_list=opportunities,
-        assigned_to=links["assigned_to"],
-        teams=links["teams"],
-        tags=links["tags"],
-        comments=comments,
-        attachments=attachments,
-        cases=[CaseItem.of(c) for c in await cases.of_account(account.id)],
-        tasks=[TaskItem.of(t) for t in await tasks.of_account(account.id)],
-        invoices=[InvoiceItem.of(i) for i in await invoices.of_account(account.id)],
-        emails=[AccountEmailOut.of(e) for e in await accounts.emails_of(account)],
-        users_mention=await accounts.users_mention(account),
-        comment_permission=accounts.tenant.is_admin
-        or account.created_by_id == accounts.tenant.profile_id,
+    return cache.keep(
+        AccountDetailOut(
+            account_obj=AccountItem.of(account),
+            contacts=[ContactBrief.of(c) for c in account.contacts],
+            opportunities=opportunities,
+            opportunity_list=opportunities,
+            assigned_to=links["assigned_to"],
+            teams=links["teams"],
+            tags=links["tags"],
+            comments=comments,
+            attachments=attachments,
+            cases=[CaseItem.of(c) for c in await cases.of_account(account.id)],
+            tasks=[TaskItem.of(t) for t in await tasks.of_account(account.id)],
+            invoices=[InvoiceItem.of(i) for i in await invoices.of_account(account.id)],
+            emails=[AccountEmailOut.of(e) for e in await accounts.emails_of(account)],
+            users_mention=await accounts.users_mention(account),
+            comment_permission=accounts.tenant.is_admin
+            or account.created_by_id == accounts.tenant.profile_id,
+        )
     )
 
 

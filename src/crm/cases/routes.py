@@ -24,7 +24,7 @@ from crm.cases.schemas import (
 )
 from crm.core.filters import choice_filter, id_list, text_list
 from crm.core.pagination import Page, Pagination
-from crm.records.caching import CachedList
+from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import (
     AccountLookup,
     ContactBrief,
@@ -87,25 +87,29 @@ async def create_case(body: CaseCreate, cases: Cases) -> CaseItem:
 
 
 @router.get("/{case_id}/", response_model=CaseDetailOut)
-async def case_detail(case_id: uuid.UUID, cases: Cases) -> CaseDetailOut:
+async def case_detail(cache: CachedDetail, case_id: uuid.UUID, cases: Cases) -> Response:
+    if (hit := cache.hit()) is not None:
+        return hit
     case = await cases.get_visible(case_id)
     links = link_objects(case)
     comments, attachments = await cases.activity_of(case)
     account = case.account
-    return CaseDetailOut(
-        cases_obj=CaseItem.of(case),
-        account_obj=AccountLookup(id=account.id, name=account.name) if account else None,
-        contacts=[ContactBrief.of(c) for c in case.contacts],
-        assigned_to=links["assigned_to"],
-        teams=links["teams"],
-        tags=links["tags"],
-        comments=comments,
-        attachments=attachments,
-        users_mention=await cases.users_mention(case),
-        comment_permission=cases.may_comment(case),
-        status=list(STATUSES),
-        priority=list(PRIORITIES),
-        type_of_case=list(CASE_TYPES),
+    return cache.keep(
+        CaseDetailOut(
+            cases_obj=CaseItem.of(case),
+            account_obj=AccountLookup(id=account.id, name=account.name) if account else None,
+            contacts=[ContactBrief.of(c) for c in case.contacts],
+            assigned_to=links["assigned_to"],
+            teams=links["teams"],
+            tags=links["tags"],
+            comments=comments,
+            attachments=attachments,
+            users_mention=await cases.users_mention(case),
+            comment_permission=cases.may_comment(case),
+            status=list(STATUSES),
+            priority=list(PRIORITIES),
+            type_of_case=list(CASE_TYPES),
+        )
     )
 
 

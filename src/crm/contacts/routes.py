@@ -25,7 +25,7 @@ from crm.contacts.schemas import (
 from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list, text_list
 from crm.core.pagination import Page, Pagination
-from crm.records.caching import CachedList
+from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import link_objects
 from crm.users.permissions import Members
 from crm.users.schemas import MemberBrief
@@ -110,23 +110,29 @@ async def create_contact(body: ContactCreate, contacts: Contacts) -> ContactItem
 
 
 @router.get("/{contact_id}/", response_model=ContactDetailOut)
-async def contact_detail(contact_id: uuid.UUID, contacts: Contacts) -> ContactDetailOut:
+async def contact_detail(
+    cache: CachedDetail, contact_id: uuid.UUID, contacts: Contacts
+) -> Response:
+    if (hit := cache.hit()) is not None:
+        return hit
     contact = await contacts.get_visible(contact_id)
     links = link_objects(contact)
     comments, attachments = await contacts.activity_of(contact)
-    return ContactDetailOut(
-        contact_obj=ContactRecord.of(contact),
-        address_obj=ContactAddress.model_validate(contact),
-        comments=comments,
-        attachments=attachments,
-        assigned_to=links["assigned_to"],
-        teams=links["teams"],
-        tags=links["tags"],
-        users_mention=await contacts.users_mention(contact),
-        opportunities=[
-            LinkedRecord.model_validate(o) for o in await contacts.opportunities_of(contact)
-        ],
-        accounts=[LinkedRecord.model_validate(a) for a in await contacts.accounts_of(contact)],
+    return cache.keep(
+        ContactDetailOut(
+            contact_obj=ContactRecord.of(contact),
+            address_obj=ContactAddress.model_validate(contact),
+            comments=comments,
+            attachments=attachments,
+            assigned_to=links["assigned_to"],
+            teams=links["teams"],
+            tags=links["tags"],
+            users_mention=await contacts.users_mention(contact),
+            opportunities=[
+                LinkedRecord.model_validate(o) for o in await contacts.opportunities_of(contact)
+            ],
+            accounts=[LinkedRecord.model_validate(a) for a in await contacts.accounts_of(contact)],
+        )
     )
 
 

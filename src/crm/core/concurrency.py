@@ -80,6 +80,12 @@ class Precondition:
 _current: ContextVar[Precondition | None] = ContextVar("crm_precondition", default=None)
 
 
+def subject_version() -> int | None:
+    """The version of this request's subject as last read or written (None: not read)."""
+    precondition = _current.get()
+    return None if precondition is None else precondition.version
+
+
 def _as_uuid(value: Any) -> uuid.UUID | None:
     """A path id as a UUID: the plain form or the /api/crm ``<doctype>_<hex>`` form."""
     if isinstance(value, uuid.UUID):

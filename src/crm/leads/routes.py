@@ -40,7 +40,7 @@ from crm.leads.schemas import (
 )
 from crm.leads.service import LeadWrite
 from crm.models import Lead
-from crm.records.caching import CachedList
+from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import ContactBrief, ContactLookup, UserLookup, link_objects
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
@@ -167,27 +167,31 @@ async def create_lead(body: LeadCreate, leads: Leads) -> LeadWriteOut:
 
 
 @router.get("/{lead_id}/", response_model=LeadDetailOut)
-async def lead_detail(lead_id: uuid.UUID, leads: Leads) -> LeadDetailOut:
+async def lead_detail(cache: CachedDetail, lead_id: uuid.UUID, leads: Leads) -> Response:
     """A lead with its links, contacts and, once converted, what it became."""
+    if (hit := cache.hit()) is not None:
+        return hit
     lead = await leads.get_visible(lead_id)
     converted = await leads.conversion_of(lead)
     comments, attachments = await leads.activity_of(lead)
     links = link_objects(lead)
-    return LeadDetailOut(
-        lead_obj=LeadItem.of(lead),
-        address_obj=LeadAddress.model_validate(lead),
-        assigned_to=links["assigned_to"],
-        teams=links["teams"],
-        comments=comments,
-        attachments=attachments,
-        contacts=[ContactBrief.of(c) for c in lead.contacts],
-        users_mention=await leads.users_mention(lead),
-        tags=links["tags"],
-        converted_account=AccountItem.of(converted.account) if converted.account else None,
-        converted_contact=ContactBrief.of(converted.contact) if converted.contact else None,
-        converted_opportunity=(
-            OpportunityBrief.of(converted.opportunity) if converted.opportunity else None
-        ),
+    return cache.keep(
+        LeadDetailOut(
+            lead_obj=LeadItem.of(lead),
+            address_obj=LeadAddress.model_validate(lead),
+            assigned_to=links["assigned_to"],
+            teams=links["teams"],
+            comments=comments,
+            attachments=attachments,
+            contacts=[ContactBrief.of(c) for c in lead.contacts],
+            users_mention=await leads.users_mention(lead),
+            tags=links["tags"],
+            converted_account=AccountItem.of(converted.account) if converted.account else None,
+            converted_contact=ContactBrief.of(converted.contact) if converted.contact else None,
+            converted_opportunity=(
+                OpportunityBrief.of(converted.opportunity) if converted.opportunity else None
+            ),
+        )
     )
 
 

@@ -31,7 +31,7 @@ from crm.opportunities.schemas import (
     OpportunityUpdate,
     stage_key,
 )
-from crm.records.caching import CachedList
+from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import ContactBrief, ContactLookup, TeamBrief, UserLookup, link_objects
 
 router = APIRouter(prefix="/api/opportunities", tags=["opportunities"])
@@ -152,22 +152,26 @@ async def create_opportunity(
 
 @router.get("/{opportunity_id}/", response_model=OpportunityDetailOut)
 async def opportunity_detail(
-    opportunity_id: uuid.UUID, opportunities: Opportunities
-) -> OpportunityDetailOut:
+    cache: CachedDetail, opportunity_id: uuid.UUID, opportunities: Opportunities
+) -> Response:
+    if (hit := cache.hit()) is not None:
+        return hit
     opportunity = await opportunities.get_visible(opportunity_id)
     links = link_objects(opportunity)
     comments, attachments = await opportunities.activity_of(opportunity)
-    return OpportunityDetailOut(
-        opportunity_obj=OpportunityObj.of(opportunity),
-        account_obj=AccountItem.of(opportunity.account) if opportunity.account else None,
-        contacts=[ContactBrief.of(c) for c in opportunity.contacts],
-        assigned_to=links["assigned_to"],
-        teams=links["teams"],
-        tags=links["tags"],
-        comments=comments,
-        attachments=attachments,
-        users_mention=await opportunities.users_mention(opportunity),
-        comment_permission=opportunities.may_comment(opportunity),
+    return cache.keep(
+        OpportunityDetailOut(
+            opportunity_obj=OpportunityObj.of(opportunity),
+            account_obj=AccountItem.of(opportunity.account) if opportunity.account else None,
+            contacts=[ContactBrief.of(c) for c in opportunity.contacts],
+            assigned_to=links["assigned_to"],
+            teams=links["teams"],
+            tags=links["tags"],
+            comments=comments,
+            attachments=attachments,
+            users_mention=await opportunities.users_mention(opportunity),
+            comment_permission=opportunities.may_comment(opportunity),
+        )
     )
 
 

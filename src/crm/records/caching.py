@@ -1,4 +1,5 @@
-"""Cached list responses: the rendered JSON of a list, reused until the org's data changes.
+"""Cached read responses: the rendered JSON of a list or a record's detail view, reused until
+the org's data changes.
 
 A list request costs its counts, page, links and lookups; repeated unchanged, it costs one
 statement (the membership check, which also reads the org's ``data_version``) and a copy.
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 
 from crm.auth.permissions import Member
 from crm.core.cache import ResponseCache
+from crm.core.concurrency import entity_tag, subject_version
 from crm.core.tenancy import TenantContext
 
 
@@ -39,6 +41,38 @@ class ListCache:
         return _json(rendered)
 
 
+class DetailCache:
+    """A detail view's cache: the body and the record's version (its ``ETag``).
+
+    A miss answers through :class:`crm.core.concurrency.ConditionalRequestMiddleware`,
+    which adds the ``ETag`` of the record just read; a hit reads nothing, so it carries the
+    kept one itself. Requests with ``If-Match`` or ``If-None-Match`` always run."""
+
+    def __init__(self, cache: ResponseCache, key: tuple[object, ...] | None) -> None:
+        self.cache = cache
+        self.key = key
+
+    def hit(self) -> Response | None:
+        if self.key is None:
+            return None
+        entry = self.cache.get(self.key)
+        if entry is None:
+            return None
+        tag, _, body = entry.partition(b"\n")
+        response = _json(body)
+        if tag:
+            response.headers["etag"] = tag.decode()
+        return response
+
+    def keep(self, body: BaseModel) -> Response:
+        rendered = body.__pydantic_serializer__.to_json(body, by_alias=True)
+        if self.key is not None:
+            version = subject_version()
+            tag = entity_tag(version).encode() if version is not None else b""
+            self.cache.put(self.key, tag + b"\n" + rendered)
+        return _json(rendered)
+
+
 def _json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json")
 
@@ -48,6 +82,13 @@ async def _list_cache(request: Request, tenant: Member) -> ListCache:
     return ListCache(cache, _key(request, tenant) if cache.enabled else None)
 
 
+async def _detail_cache(request: Request, tenant: Member) -> DetailCache:
+    cache: ResponseCache = request.app.state.response_cache
+    conditional = "if-match" in request.headers or "if-none-match" in request.headers
+    key = None if conditional or not cache.enabled else _key(request, tenant)
+    return DetailCache(cache, key)
+
+
 def _key(request: Request, tenant: TenantContext) -> tuple[object, ...] | None:
     if tenant.data_version is None:
         return None
@@ -55,3 +96,4 @@ def _key(request: Request, tenant: TenantContext) -> tuple[object, ...] | None:
 
 
 CachedList = Annotated[ListCache, Depends(_list_cache)]
+CachedDetail = Annotated[DetailCache, Depends(_detail_cache)]
