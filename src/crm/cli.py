@@ -339,5 +339,46 @@ def load_demo(
     typer.echo(f"password={plan.password}")
 
 
+# -- bench ----------------------------------------------------------------------------------
+
+bench_app = typer.Typer(
+    help="The load benchmark of bench/ (a source checkout): seed a data set, run the scenarios.",
+    no_args_is_help=True,
+)
+app.add_typer(bench_app, name="bench")
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _bench_script(name: str) -> Path:
+    """bench/<name>.py of the checkout this package runs from (it is not in the wheel)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        script = parent / "bench" / f"{name}.py"
+        if script.is_file():
+            return script
+    raise _fail("crm bench needs a source checkout: bench/ is not installed with the package")
+
+
+def _run_bench(name: str, args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    script = _bench_script(name)
+    code = subprocess.call([sys.executable, str(script), *args])  # noqa: S603 - our own script
+    raise typer.Exit(code=code)
+
+
+@bench_app.command("seed", context_settings=_PASS_THROUGH, add_help_option=False)
+def bench_seed(ctx: typer.Context) -> None:
+    """Bulk-load the benchmark org (bench/seed.py; `crm bench seed --help` for options)."""
+    _run_bench("seed", ctx.args)
+
+
+@bench_app.command("run", context_settings=_PASS_THROUGH, add_help_option=False)
+def bench_run(ctx: typer.Context) -> None:
+    """Serve the seeded database and run the scenarios (bench/run.py; `--help` for options)."""
+    _run_bench("run", ctx.args)
+
+
 def main() -> None:
     app()

@@ -430,3 +430,21 @@ async def test_import_leads_shows_progress_and_reports_rows(
 
     refused = await invoke_async("import", "leads", str(file), "--org", "not-an-id")
     assert refused.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), [("seed", "--leads"), ("seed", "--seed"), ("run", "--concurrency")]
+)
+def test_bench_commands_hand_their_options_to_the_bench_scripts(command: str, option: str) -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "from crm.cli import main; main()", "bench", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert option in shown.stdout
