@@ -38,6 +38,15 @@ class Case(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_cases_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_cases_org_id_created_on", "org_id", "created_on"),
-        Index("ix_cases_org_id_status_created_on", "org_id", "status", "created_on"),
+        Index("ix_cases_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_cases_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
+        Index("ix_cases_org_id_priority_created_on_id", "org_id", "priority", "created_on", "id"),
+        # The case_type filter is case-insensitive (stored as sent).
+        Index(
+            "ix_cases_org_id_case_type_ci_created_on_id",
+            "org_id",
+            func.lower(case_type),
+            "created_on",
+            "id",
+        ),
     )

@@ -59,7 +59,9 @@ class Account(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_accounts_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_accounts_org_id_status_created_on", "org_id", "status", "created_on"),
+        # Lists walk (org, [filter,] created_on, id) newest first: docs/architecture.md.
+        Index("ix_accounts_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_accounts_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
         # Pickers list accounts by name.
         Index("ix_accounts_org_id_name_id", "org_id", "name", "id"),
     )
@@ -97,7 +99,7 @@ class Contact(SalesRecord, Base):
         Index(
             "uq_contacts_org_id_primary_email_ci", "org_id", func.lower(primary_email), unique=True
         ),
-        Index("ix_contacts_org_id_created_on", "org_id", "created_on"),
+        Index("ix_contacts_org_id_created_on_id", "org_id", "created_on", "id"),
         # Pickers list contacts by name.
         Index(
             "ix_contacts_org_id_first_name_last_name_id", "org_id", "first_name", "last_name", "id"
@@ -170,15 +172,17 @@ class Lead(SalesRecord, Base):
     )
 
     __table_args__ = (
-        Index("ix_leads_org_id_status_created_on", "org_id", "status", "created_on"),
+        Index("ix_leads_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_leads_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
         # The source filter is case-insensitive; with the status it narrows a list to a few
-        # percent of the org, still in creation order.
+        # percent of the org, still in the list's order.
         Index(
-            "ix_leads_org_id_source_ci_status_created_on",
+            "ix_leads_org_id_source_ci_status_created_on_id",
             "org_id",
             func.lower(source),
             "status",
             "created_on",
+            "id",
             # PostgreSQL answers counts from the index alone only if it holds the column.
             postgresql_include=["source"],
         ),
@@ -262,5 +266,13 @@ class Opportunity(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_opportunities_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_opportunities_org_id_created_on", "org_id", "created_on"),
+        Index("ix_opportunities_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_opportunities_org_id_stage_created_on_id", "org_id", "stage", "created_on", "id"),
+        Index(
+            "ix_opportunities_org_id_currency_created_on_id",
+            "org_id",
+            "currency",
+            "created_on",
+            "id",
+        ),
     )
