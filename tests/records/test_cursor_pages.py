@@ -81,9 +81,7 @@ def _ids(rows: list[dict[str, Any]]) -> list[str]:
     return [_id(row["id"]) for row in rows]
 
 
-async def _records(
-    database: Database, admin: Member, user: Member, listing: Listing
-) -> list[str]:
+async def _records(database: Database, admin: Member, user: Member, listing: Listing) -> list[str]:
     """Nine records, created in an order unlike their ``created_on``: positions 2-4 share one
     creation time and 6-7 another; the split lists' positions in ``CLOSED`` are closed."""
     made = [
@@ -153,11 +151,7 @@ async def walk(
                 if not body["has_more"]:
                     assert body.get("next_cursor") is None
                     break
-                step = (
-                    {"cursor": body["next_cursor"]}
-                    if cursor
-                    else {"offset": pages * limit}
-                )
+                step = {"cursor": body["next_cursor"]} if cursor else {"offset": pages * limit}
                 url, query = listing.path, {**params, **step}
             else:
                 link = body[half.next]
@@ -296,11 +290,11 @@ async def test_bad_cursors_are_400(
     foreign = await _token(client, admin, other)
     flipped = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
     for bad in ("nonsense", "x" * 500, token[:-2], flipped, foreign, "%%%", "é", token + "AAAA"):
-        response = await client.get(
-            listing.path, params={"cursor": bad}, headers=admin.headers
-        )
+        response = await client.get(listing.path, params={"cursor": bad}, headers=admin.headers)
         assert response.status_code == 400, (bad, response.text)
         assert _code(response.json()) == "invalid_cursor", response.text
+        if listing.erp:
+            assert response.json()["error"]["param"] == "cursor"
     response = await client.get(
         listing.path, params={"cursor": "", "offset": 2}, headers=admin.headers
     )

@@ -66,7 +66,7 @@ class LeadFilters:
         if self.title:
             where.append(contains_ci(Lead.title, self.title))
         if self.source:
-            where.append(equals_ci(Lead.source, self.source))
+            where.append(equals_ci(Lead.source_ci, self.source))
         if self.status:
             # Stored normalised (lower case, single spaces), as the route normalises the filter.
             where.append(Lead.status == self.status)

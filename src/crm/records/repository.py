@@ -153,9 +153,12 @@ def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
-def equals_ci(column: Any, text: str) -> ColumnElement[bool]:
-    """Case-insensitive exact match (§1.5 enum filters)."""
-    return func.lower(column) == text.strip().lower()
+def equals_ci(stored_lower: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive exact match (§1.5 enum filters) on a column that stores the value
+    lower-cased (``Computed("lower(...)")``), so the comparison is a plain, leakproof
+    equality that PostgreSQL uses as an index condition under row-level security."""
+    matches: ColumnElement[bool] = stored_lower == text.strip().lower()
+    return matches
 
 
 @dataclass(slots=True)
