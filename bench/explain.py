@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,13 +28,30 @@ from sqlalchemy import event
 
 from crm.app import create_app
 from crm.core.config import Settings
+from crm.core.pagination import SPLIT_HALVES, CursorSigner
 
 ENDPOINTS = {
     "list_accounts": "/api/accounts/?limit=10",
     "list_leads_filtered": "/api/leads/?status=assigned&source=Referral&limit=10",
     "lead_detail": "/api/leads/{lead_id}/",
     "list_opportunities": "/api/opportunities/?limit=10",
+    "leads_deep_offset": "/api/leads/?offset=100000&limit=10",
+    # The same page by cursor: the token of the open lead just before offset 100,000.
+    "leads_deep_cursor": "/api/leads/?cursor={deep_cursor}&limit=10",
+    "list_leads_filtered_cursor": "/api/leads/?status=assigned&source=Referral&cursor=&limit=10",
 }
+
+
+async def deep_cursor(client: httpx.AsyncClient, settings: Settings) -> str:
+    """A cursor token of the open half positioned after the lead at offset 99,999."""
+    page = (await client.get("/api/leads/?offset=99999&limit=1")).json()["open_leads"]
+    if not page:
+        return ""
+    last = page[0]
+    signer = CursorSigner.of(settings, "/api/leads/", SPLIT_HALVES)
+    after = (datetime.fromisoformat(last["created_on"]), uuid.UUID(last["id"]))
+    return signer.encode(after, "open")
+
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -53,6 +72,7 @@ async def explain(
             secret_key=SECRET_KEY,
             data_dir=Path(tmp),
             log_level="WARNING",
+            list_cache_entries=0,  # the warm-ups would otherwise make the request a cache hit
         )
         app = create_app(settings)
         engine = app.state.database.engine
@@ -80,8 +100,9 @@ async def explain(
                 org_id = next(o["org"]["id"] for o in orgs if o["org"]["name"] == ORG_NAME)
                 client.headers["organization-id"] = org_id
                 first = (await client.get("/api/leads/?limit=1")).json()["open_leads"][0]["id"]
+                token = await deep_cursor(client, settings) if "leads_deep_cursor" in names else ""
                 for name in names:
-                    path = ENDPOINTS[name].format(lead_id=first)
+                    path = ENDPOINTS[name].format(lead_id=first, deep_cursor=token)
                     for _ in range(repeat):
                         (await client.get(path)).raise_for_status()
                     captured.clear()

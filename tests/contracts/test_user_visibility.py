@@ -74,6 +74,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/accounts/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"industry": "{marker}"},
             {"city": "{marker}"},
@@ -84,6 +85,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/contacts/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"email": "{marker}"},
             {"city": "{marker}"},
@@ -93,6 +95,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/leads/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"title": "{marker}"},
             {"email": "{marker}"},
@@ -106,6 +109,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/opportunities/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"account": "{own.account}"},
             {"account": "{hidden.account}"},
@@ -114,7 +118,7 @@ READS: dict[str, Swept | Exempt] = {
             {"stage": "prospecting"},
         )
     ),
-    "/api/crm/opportunity": Swept(({}, {"limit": "100"})),
+    "/api/crm/opportunity": Swept(({}, {"limit": "100"}, {"cursor": ""})),
     # Exports are CSV here (an XLSX body is a zip: a marker would not show in it); their
     # XLSX form shares the query and is checked in tests/records/test_exports.py.
     "/api/leads/export/": Swept(({}, {"name": "{marker}"}, {"assigned_to": "{peer}"})),
@@ -129,6 +133,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/cases/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"account": "{own.account}"},
             {"account": "{hidden.account}"},
@@ -138,6 +143,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/tasks/": Swept(
         (
             {},
+            {"cursor": ""},
             {"title": "{marker}"},
             {"account": "{own.account}"},
             {"assigned_to": "{peer}"},
@@ -145,7 +151,13 @@ READS: dict[str, Swept | Exempt] = {
         )
     ),
     "/api/events/": Swept(
-        ({}, {"name": "{marker}"}, {"assigned_to": "{peer}"}, {"start_date": "2026-12-01"})
+        (
+            {},
+            {"cursor": ""},
+            {"name": "{marker}"},
+            {"assigned_to": "{peer}"},
+            {"start_date": "2026-12-01"},
+        )
     ),
     "/api/events/occurrences/": Swept(
         (
@@ -156,6 +168,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/invoices/": Swept(
         (
             {},
+            {"cursor": ""},
             {"name": "{marker}"},
             {"invoice_title_or_number": "{marker}"},
             {"account": "{own.account}"},
@@ -166,6 +179,7 @@ READS: dict[str, Swept | Exempt] = {
     "/api/documents/": Swept(
         (
             {},
+            {"cursor": ""},
             {"title": "{marker}"},
             {"status": "inactive"},
             {"shared_to": "{user}"},

@@ -10,11 +10,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
 from crm.records.repository import (
-    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -79,9 +78,11 @@ class AccountRepository:
         """One page of one status, without links (``links_of`` loads those for a whole page)."""
         statement = (
             visible(Account, self.tenant)
-            .where(*filters.conditions(), Account.status == status)
+            .where(
+                *filters.conditions(), Account.status == status, *older_than(Account, params.after)
+            )
             .order_by(*newest_first(Account))
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list((await self.session.execute(statement)).scalars())

@@ -28,7 +28,7 @@ from crm.cases.schemas import CaseItem
 from crm.core.errors import ValidationFailed
 from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list, text_list
-from crm.core.pagination import Pagination, page_link
+from crm.core.pagination import SplitCursorPagination, Window
 from crm.invoices.permissions import Invoices
 from crm.invoices.schemas import InvoiceItem
 from crm.models import Account
@@ -75,20 +75,25 @@ Filters = Annotated[AccountFilters, Depends(account_filters)]
 
 @router.get("/", response_model=AccountListOut)
 async def list_accounts(
-    cache: CachedList, accounts: Accounts, request: Request, page: Pagination, filters: Filters
+    cache: CachedList,
+    accounts: Accounts,
+    request: Request,
+    page: SplitCursorPagination,
+    filters: Filters,
 ) -> Response:
-    """Open and closed accounts the caller may see, each half paginated with limit/offset."""
+    """Open and closed accounts the caller may see, each half paginated with limit/offset,
+    or by cursor (``cursor=`` for the first page; a cursor then continues one half)."""
     if (hit := cache.hit()) is not None:
         return hit
     wanted = filters.status
     counts = await accounts.counts(filters)
-    rows: dict[str, list[Account]] = {"open": [], "closed": []}
+    rows: dict[str, Window[Account]] = {"open": Window([]), "closed": Window([])}
     for half in rows:
-        if (wanted is None or wanted == half) and page.offset < counts.get(half, 0):
-            rows[half] = await accounts.page(filters, half, page)
-    links = await accounts.links_of([a.id for half in rows.values() for a in half])
+        if (wanted is None or wanted == half) and page.shows(counts.get(half, 0), half):
+            rows[half] = page.window(await accounts.page(filters, half, page))
+    links = await accounts.links_of([a.id for half in rows.values() for a in half.rows])
     halves = {
-        half: ([AccountItem.of(a, links[a.id]) for a in found], counts.get(half, 0))
+        half: ([AccountItem.of(a, links[a.id]) for a in found.rows], counts.get(half, 0))
         for half, found in rows.items()
     }
     if wanted is not None:
@@ -102,8 +107,8 @@ async def list_accounts(
             accounts_count=open_total + closed_total,
             open_accounts_count=open_total,
             closed_accounts_count=closed_total,
-            next_open=page_link(request, page, page.next_offset(open_total)),
-            next_closed=page_link(request, page, page.next_offset(closed_total)),
+            next_open=page.next_link(request, open_total, rows["open"].more, "open"),
+            next_closed=page.next_link(request, closed_total, rows["closed"].more, "closed"),
             contacts=[ContactLookup.of(c) for c in picks["contacts"]],
             users=[UserLookup.of(u) for u in picks["users"]],
             teams=[TeamBrief(id=t.id, name=t.text) for t in picks["teams"]],

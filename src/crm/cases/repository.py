@@ -32,7 +32,7 @@ class CaseFilters:
         if self.priority:
             where.append(Case.priority == self.priority)
         if self.case_type:
-            where.append(equals_ci(Case.case_type, self.case_type))
+            where.append(equals_ci(Case.case_type_ci, self.case_type))
         if self.account_ids:
             where.append(Case.account_id.in_(self.account_ids))
         if self.assigned_to:

@@ -23,7 +23,7 @@ from crm.cases.schemas import (
     CaseUpdate,
 )
 from crm.core.filters import choice_filter, id_list, text_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import (
     AccountLookup,
@@ -40,7 +40,7 @@ async def list_cases(
     cache: CachedList,
     cases: Cases,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
     status_: Annotated[
         str | None, Query(alias="status", max_length=32, description=", ".join(STATUSES))
@@ -66,8 +66,8 @@ async def list_cases(
         assigned_to=id_list(assigned_to, "assigned_to"),
         tags=text_list(tags),
     )
-    total, rows = await cases.listed(filters, page)
-    envelope = Page[CaseItem].build(request, page, total, [CaseItem.of(*row) for row in rows])
+    total, rows, more = await cases.listed(filters, page)
+    envelope = Page[CaseItem].build(request, page, total, [CaseItem.of(*row) for row in rows], more)
     return cache.keep(
         CaseListOut(
             **dict(envelope),

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
 from crm.models.records import link_table
 from crm.records.repository import (
-    Keyset,
     LinkIds,
     assigned_to_any,
     contact_via_assigned_account,
@@ -102,10 +101,10 @@ class ContactRepository:
         total = await self.count(filters)
         rows = await self.session.execute(
             self._visible()
-            .where(*filters.conditions())
+            .where(*filters.conditions(), *older_than(Contact, params.after))
             .options(*link_loaders(Contact))
             .order_by(*newest_first(Contact))
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list(rows.scalars()), total

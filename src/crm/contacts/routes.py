@@ -24,7 +24,7 @@ from crm.contacts.schemas import (
 )
 from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list, text_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.records.caching import CachedDetail, CachedList
 from crm.records.schemas import link_objects
 from crm.users.permissions import Members
@@ -67,15 +67,18 @@ async def list_contacts(
     contacts: Contacts,
     members: Members,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     filters: Filters,
 ) -> Response:
-    """The contacts the caller may see, newest first, with the org's active members as a
-    picker lookup (``users``)."""
+    """The contacts the caller may see, newest first (limit/offset or cursor), with the
+    org's active members as a picker lookup (``users``)."""
     if (hit := cache.hit()) is not None:
         return hit
-    rows, total = await contacts.page(filters, page)
-    envelope = Page[ContactItem].build(request, page, total, [ContactItem.of(c) for c in rows])
+    found, total = await contacts.page(filters, page)
+    rows = page.window(found)
+    envelope = Page[ContactItem].build(
+        request, page, total, [ContactItem.of(c) for c in rows.rows], rows.more
+    )
     return cache.keep(
         ContactListOut(
             **dict(envelope), users=[MemberBrief.of(p) for p in await members.all(active=True)]

@@ -14,7 +14,7 @@ from crm.core.pagination import PageParams
 from crm.core.tenancy import TenantContext
 from crm.documents.schemas import Creator
 from crm.models import Document, Profile, Team, User, team_members
-from crm.records.repository import contains_ci
+from crm.records.repository import contains_ci, older_than
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ class DocumentRepository:
     async def page(self, filters: DocumentFilters, params: PageParams) -> list[Document]:
         statement = self._loaded(
             self.visible()
-            .where(*filters.conditions())
+            .where(*filters.conditions(), *older_than(Document, params.after))
             .order_by(Document.created_on.desc(), Document.id.desc())
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list((await self.session.execute(statement)).scalars())

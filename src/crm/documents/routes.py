@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from crm.core.filters import choice_filter, id_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.core.uploads import (
     file_response,
     form_content_type,
@@ -111,7 +111,7 @@ async def list_documents(
     members: Members,
     teams: Teams,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     title: Annotated[str | None, Query(max_length=255, description="Part of the title")] = None,
     status_: Annotated[str | None, Query(alias="status", description="active or inactive")] = None,
     shared_with: Annotated[list[str] | None, Query(description="Team ids; any matches")] = None,
@@ -127,13 +127,13 @@ async def list_documents(
         shared_with=id_list(shared_with, "shared_with"),
         shared_to=id_list(shared_to, "shared_to"),
     )
-    total, rows, creators = await documents.listed(filters, page)
+    total, rows, creators, more = await documents.listed(filters, page)
     items = [
         DocumentItem.of(d, creators.get(d.created_by_id) if d.created_by_id else None) for d in rows
     ]
     return cache.keep(
         DocumentListOut(
-            **dict(Page[DocumentItem].build(request, page, total, items)),
+            **dict(Page[DocumentItem].build(request, page, total, items, more)),
             users=[MemberBrief.of(p) for p in await members.all(active=True, limit=100)],
             teams=[TeamBrief(id=t.id, name=t.name) for t in await teams.all(limit=100)],
             status_choices=list(STATUSES),

@@ -14,7 +14,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.permissions import ensure_can_delete
 from crm.core.storage import Download, Storage, StoredFile, peek
 from crm.core.tenancy import TenantContext
@@ -50,10 +50,15 @@ class DocumentService:
 
     async def listed(
         self, filters: DocumentFilters, params: PageParams
-    ) -> tuple[int, list[Document], dict[uuid.UUID, Creator]]:
+    ) -> tuple[int, list[Document], dict[uuid.UUID, Creator], Keyset | None]:
+        """How many match, one page, its creators, and in cursor mode where the next page
+        starts (None: the last page)."""
         total = await self.documents.count(filters)
-        rows = await self.documents.page(filters, params) if params.offset < total else []
-        return total, rows, await self.documents.creators([d.created_by_id for d in rows])
+        rows = params.window(
+            await self.documents.page(filters, params) if params.shows(total) else []
+        )
+        creators = await self.documents.creators([d.created_by_id for d in rows.rows])
+        return total, rows.rows, creators, rows.more
 
     async def creator_of(self, document: Document) -> Creator | None:
         if document.created_by_id is None:

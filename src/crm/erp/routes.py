@@ -1,7 +1,8 @@
 """/api/crm/ (§9): ERPNext's Opportunity with its items and lost reasons, Stripe-style.
 
 - Lists: ``{"data", "has_more", "total"}``, newest first (children by ``idx``), ``limit``
-  20 by default (at most 100) and ``offset``; ``has_more`` is exact.
+  20 by default (at most 100) and ``offset``; ``has_more`` is exact. The opportunity list
+  also pages by ``cursor`` (empty to start), adding ``next_cursor`` to the envelope.
 - Create answers 201 with the object; PATCH changes only what is sent; DELETE answers
   ``{"id", "deleted": true}`` (an opportunity takes its children with it).
 - Ids are ``opportunity_<hex>``, ``opportunity-item_<hex>``,
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import CursorQuery, PageParams, cursor_page_params
 from crm.erp import ids
 from crm.erp.permissions import Erp
 from crm.erp.schemas import (
+    CursorListOut,
     Deleted,
     ItemCreateIn,
     ItemFields,
@@ -60,11 +62,28 @@ def _listed(data: list[Any], total: int, offset: int) -> dict[str, Any]:
 # -- opportunities --------------------------------------------------------------------------
 
 
-@router.get("/opportunity", response_model=ListOut[OpportunityOut])
-async def list_opportunities(erp: Erp, limit: Limit = 20, offset: Offset = 0) -> Any:
-    """The opportunities the caller may see, newest first."""
-    total, rows = await erp.page(PageParams(limit=min(limit, MAX_LIMIT), offset=offset))
-    return _listed([OpportunityOut.of(o) for o in rows], total, offset)
+@router.get(
+    "/opportunity",
+    response_model=CursorListOut[OpportunityOut],
+    # ``next_cursor`` is in the envelope only in cursor mode; every other key is always set.
+    response_model_exclude_unset=True,
+)
+async def list_opportunities(
+    erp: Erp, request: Request, limit: Limit = 20, offset: Offset = 0, cursor: CursorQuery = None
+) -> Any:
+    """The opportunities the caller may see, newest first: by ``offset``, or by ``cursor``
+    (empty for the first page, then the last page's ``next_cursor``; not with ``offset``)."""
+    params = cursor_page_params(request, min(limit, MAX_LIMIT), offset, cursor)
+    total, rows = await erp.page(params)
+    if params.cursor is None:
+        return _listed([OpportunityOut.of(o) for o in rows.rows], total, offset)
+    next_cursor = params.next_cursor(rows.more)
+    return {
+        "data": [OpportunityOut.of(o) for o in rows.rows],
+        "has_more": next_cursor is not None,
+        "total": total,
+        "next_cursor": next_cursor,
+    }
 
 
 @router.post("/opportunity", status_code=status.HTTP_201_CREATED, response_model=OpportunityOut)

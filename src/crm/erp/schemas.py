@@ -374,6 +374,13 @@ class ListOut(BaseModel, Generic[T]):
     total: int
 
 
+class CursorListOut(ListOut[T], Generic[T]):
+    """The opportunity list: in cursor mode also the token of the next page (null on the
+    last), absent in offset mode."""
+
+    next_cursor: str | None = None
+
+
 class Deleted(BaseModel):
     id: str
     deleted: bool = True

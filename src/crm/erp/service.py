@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.errors import NotFound, ValidationFailed
-from crm.core.pagination import PageParams
+from crm.core.pagination import PageParams, Window
 from crm.core.tenancy import TenantContext
 from crm.erp import ids
 from crm.erp.schemas import (
@@ -63,14 +63,12 @@ class ErpOpportunities:
         self.opportunities = OpportunityService(session, tenant)
         self.rows = OpportunityRows(session, tenant)
 
-    async def page(self, params: PageParams) -> tuple[int, list[Opportunity]]:
+    async def page(self, params: PageParams) -> tuple[int, Window[Opportunity]]:
         total = await self.opportunities.count(ALL_OPPORTUNITIES)
-        rows = (
-            await self.opportunities.page(ALL_OPPORTUNITIES, params)
-            if params.offset < total
-            else []
+        found = (
+            await self.opportunities.page(ALL_OPPORTUNITIES, params) if params.shows(total) else []
         )
-        return total, rows
+        return total, params.window(found)
 
     async def get(self, public: str) -> Opportunity:
         return await self.opportunities.get_visible(parse(ids.OPPORTUNITY, public))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from crm.activity.permissions import Activity
 from crm.core.filters import choice_filter, id_list, text_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.events.permissions import Events
 from crm.events.repository import EventFilters
 from crm.events.schedule import WEEKDAYS, days_of
@@ -80,7 +80,7 @@ async def list_events(
     cache: CachedList,
     events: Events,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     name: NameQuery = None,
     event_type: TypeQuery = None,
     status_: StatusQuery = None,
@@ -93,8 +93,10 @@ async def list_events(
     if (hit := cache.hit()) is not None:
         return hit
     filters = _filters(name, event_type, status_, assigned_to, tags, start_date)
-    total, rows = await events.listed(filters, page)
-    envelope = Page[EventItem].build(request, page, total, [EventItem.of(*row) for row in rows])
+    total, rows, more = await events.listed(filters, page)
+    envelope = Page[EventItem].build(
+        request, page, total, [EventItem.of(*row) for row in rows], more
+    )
     picks = await events.lookups()
     return cache.keep(
         EventListOut(

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from crm.activity.permissions import Activity
 from crm.core.filters import choice_filter, id_list, text_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.core.schemas import CurrencyCode
 from crm.core.storage import Download
 from crm.core.uploads import file_response
@@ -43,7 +43,7 @@ async def list_invoices(
     cache: CachedList,
     invoices: Invoices,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     name: Annotated[
         str | None, Query(max_length=255, description="Part of the customer name")
     ] = None,
@@ -77,9 +77,9 @@ async def list_invoices(
         created_by=id_list(created_by, "created_by"),
         tags=text_list(tags),
     )
-    total, rows = await invoices.listed(filters, page)
+    total, rows, more = await invoices.listed(filters, page)
     items = [InvoiceItem.of(*row) for row in rows]
-    envelope = Page[InvoiceItem].build(request, page, total, items)
+    envelope = Page[InvoiceItem].build(request, page, total, items, more)
     return cache.keep(
         InvoiceListOut(
             **dict(envelope),

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import Role, TenantContext, unscoped
 from crm.leads.schemas import CLOSED, CONVERTED
 from crm.models import (
@@ -27,7 +27,6 @@ from crm.models import (
     User,
 )
 from crm.records.repository import (
-    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -67,7 +66,7 @@ class LeadFilters:
         if self.title:
             where.append(contains_ci(Lead.title, self.title))
         if self.source:
-            where.append(equals_ci(Lead.source, self.source))
+            where.append(equals_ci(Lead.source_ci, self.source))
         if self.status:
             # Stored normalised (lower case, single spaces), as the route normalises the filter.
             where.append(Lead.status == self.status)
@@ -112,9 +111,9 @@ class LeadRepository:
         """One page of one half, without links (``links_of`` loads those for a whole page)."""
         statement = (
             visible(Lead, self.tenant)
-            .where(*filters.conditions(), _half(half))
+            .where(*filters.conditions(), _half(half), *older_than(Lead, params.after))
             .order_by(*newest_first(Lead))
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list((await self.session.execute(statement)).scalars())

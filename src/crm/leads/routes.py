@@ -19,7 +19,7 @@ from crm.activity.permissions import Activity
 from crm.core.errors import ValidationFailed
 from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list, text_list
-from crm.core.pagination import Pagination, page_link
+from crm.core.pagination import SplitCursorPagination, Window
 from crm.leads.permissions import Leads, SiteCapture
 from crm.leads.repository import CLOSED_HALF, OPEN, LeadFilters
 from crm.leads.schemas import (
@@ -98,10 +98,15 @@ Filters = Annotated[LeadFilters, Depends(lead_filters)]
 
 @router.get("/", response_model=LeadListOut)
 async def list_leads(
-    cache: CachedList, leads: Leads, request: Request, page: Pagination, filters: Filters
+    cache: CachedList,
+    leads: Leads,
+    request: Request,
+    page: SplitCursorPagination,
+    filters: Filters,
 ) -> Response:
-    """Open and closed leads the caller may see, each half paginated with limit/offset.
-    Converted leads are never listed."""
+    """Open and closed leads the caller may see, each half paginated with limit/offset, or
+    by cursor (``cursor=`` for the first page; a cursor then continues one half, see README
+    "Pagination"). Converted leads are never listed."""
     if (hit := cache.hit()) is not None:
         return hit
     counts = await leads.counts(filters)
@@ -109,13 +114,13 @@ async def list_leads(
         OPEN: sum(n for status, n in counts.items() if status != CLOSED),
         CLOSED_HALF: counts.get(CLOSED, 0),
     }
-    rows: dict[str, list[Lead]] = {OPEN: [], CLOSED_HALF: []}
+    rows: dict[str, Window[Lead]] = {OPEN: Window([]), CLOSED_HALF: Window([])}
     for half in rows:
-        if page.offset < totals[half]:
-            rows[half] = await leads.page(filters, half, page)
-    links = await leads.links_of([lead.id for half in rows.values() for lead in half])
+        if page.shows(totals[half], half):
+            rows[half] = page.window(await leads.page(filters, half, page))
+    links = await leads.links_of([lead.id for half in rows.values() for lead in half.rows])
     halves = {
-        half: ([LeadItem.of(lead, links[lead.id]) for lead in found], totals[half])
+        half: ([LeadItem.of(lead, links[lead.id]) for lead in found.rows], totals[half])
         for half, found in rows.items()
     }
     picks = await leads.lookups()
@@ -127,8 +132,8 @@ async def list_leads(
             open_leads_count=open_total,
             closed_leads_count=closed_total,
             leads_count=open_total + closed_total,
-            next_open=page_link(request, page, page.next_offset(open_total)),
-            next_closed=page_link(request, page, page.next_offset(closed_total)),
+            next_open=page.next_link(request, open_total, rows[OPEN].more, OPEN),
+            next_closed=page.next_link(request, closed_total, rows[CLOSED_HALF].more, CLOSED_HALF),
             contacts=[ContactLookup.of(c) for c in picks["contacts"]],
             users=[UserLookup.of(u) for u in picks["users"]],
             source_list=list(SOURCES),

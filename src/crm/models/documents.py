@@ -41,5 +41,6 @@ class Document(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Ba
 
     __table_args__ = (
         Index("uq_documents_org_id_title_ci", "org_id", func.lower(title), unique=True),
-        Index("ix_documents_org_id_status_created_on", "org_id", "status", "created_on"),
+        Index("ix_documents_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_documents_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
     )

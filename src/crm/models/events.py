@@ -38,7 +38,11 @@ class Event(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_events_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_events_org_id_created_on", "org_id", "created_on"),
+        Index("ix_events_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_events_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
+        Index(
+            "ix_events_org_id_event_type_created_on_id", "org_id", "event_type", "created_on", "id"
+        ),
         # Range queries look for events whose span meets a window.
         Index("ix_events_org_id_start_date_end_date", "org_id", "start_date", "end_date"),
     )

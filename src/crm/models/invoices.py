@@ -101,6 +101,9 @@ class Invoice(SalesRecord, Base):
             func.lower(invoice_number),
             unique=True,
         ),
-        Index("ix_invoices_org_id_created_on", "org_id", "created_on"),
-        Index("ix_invoices_org_id_status_created_on", "org_id", "status", "created_on"),
+        Index("ix_invoices_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_invoices_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
+        Index(
+            "ix_invoices_org_id_currency_created_on_id", "org_id", "currency", "created_on", "id"
+        ),
     )

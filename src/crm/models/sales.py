@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     ForeignKey,
     Index,
@@ -59,7 +60,9 @@ class Account(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_accounts_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_accounts_org_id_status_created_on", "org_id", "status", "created_on"),
+        # Lists walk (org, [filter,] created_on, id) newest first: docs/architecture.md.
+        Index("ix_accounts_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_accounts_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
         # Pickers list accounts by name.
         Index("ix_accounts_org_id_name_id", "org_id", "name", "id"),
     )
@@ -97,7 +100,7 @@ class Contact(SalesRecord, Base):
         Index(
             "uq_contacts_org_id_primary_email_ci", "org_id", func.lower(primary_email), unique=True
         ),
-        Index("ix_contacts_org_id_created_on", "org_id", "created_on"),
+        Index("ix_contacts_org_id_created_on_id", "org_id", "created_on", "id"),
         # Pickers list contacts by name.
         Index(
             "ix_contacts_org_id_first_name_last_name_id", "org_id", "first_name", "last_name", "id"
@@ -132,6 +135,12 @@ class Lead(SalesRecord, Base):
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
     status: Mapped[str] = mapped_column(String(20), default="assigned")
     source: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The source as the case-insensitive filter compares it, kept by the database. Not an
+    # index on lower(source): under row-level security PostgreSQL will not use a
+    # non-leakproof function such as lower() as an index condition. Never loaded.
+    source_ci: Mapped[str | None] = mapped_column(
+        String(255), Computed("lower(source)"), deferred=True, deferred_raiseload=True
+    )
     account_name: Mapped[str | None] = mapped_column(String(255), default=None)
     website: Mapped[str | None] = mapped_column(String(255), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
@@ -170,17 +179,17 @@ class Lead(SalesRecord, Base):
     )
 
     __table_args__ = (
-        Index("ix_leads_org_id_status_created_on", "org_id", "status", "created_on"),
+        Index("ix_leads_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_leads_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
         # The source filter is case-insensitive; with the status it narrows a list to a few
-        # percent of the org, still in creation order.
+        # percent of the org, still in the list's order (and counts from the index alone).
         Index(
-            "ix_leads_org_id_source_ci_status_created_on",
+            "ix_leads_org_id_source_ci_status_created_on_id",
             "org_id",
-            func.lower(source),
+            "source_ci",
             "status",
             "created_on",
-            # PostgreSQL answers counts from the index alone only if it holds the column.
-            postgresql_include=["source"],
+            "id",
         ),
     )
 
@@ -262,5 +271,13 @@ class Opportunity(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_opportunities_org_id_name_ci", "org_id", func.lower(name), unique=True),
-        Index("ix_opportunities_org_id_created_on", "org_id", "created_on"),
+        Index("ix_opportunities_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_opportunities_org_id_stage_created_on_id", "org_id", "stage", "created_on", "id"),
+        Index(
+            "ix_opportunities_org_id_currency_created_on_id",
+            "org_id",
+            "currency",
+            "created_on",
+            "id",
+        ),
     )

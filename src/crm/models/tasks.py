@@ -36,6 +36,8 @@ class Task(SalesRecord, Base):
 
     __table_args__ = (
         Index("uq_tasks_org_id_title_ci", "org_id", func.lower(title), unique=True),
-        Index("ix_tasks_org_id_created_on", "org_id", "created_on"),
-        Index("ix_tasks_org_id_due_date", "org_id", "due_date"),
+        Index("ix_tasks_org_id_created_on_id", "org_id", "created_on", "id"),
+        Index("ix_tasks_org_id_status_created_on_id", "org_id", "status", "created_on", "id"),
+        Index("ix_tasks_org_id_priority_created_on_id", "org_id", "priority", "created_on", "id"),
+        Index("ix_tasks_org_id_due_date_created_on_id", "org_id", "due_date", "created_on", "id"),
     )

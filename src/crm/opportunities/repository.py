@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity, Profile
 from crm.records.repository import (
-    Keyset,
     LinkIds,
     Pick,
     PickerKind,
@@ -107,9 +106,10 @@ class OpportunityRepository:
         """One page, with the account's name; links come from ``links_of`` for the page."""
         rows = await self.session.execute(
             self._filtered(filters)
+            .where(*older_than(Opportunity, params.after))
             .options(joinedload(Opportunity.account).load_only(Account.name))
             .order_by(*newest_first(Opportunity))
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list(rows.scalars())

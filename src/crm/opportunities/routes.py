@@ -15,7 +15,7 @@ from crm.accounts.schemas import AccountItem
 from crm.activity.permissions import Activity
 from crm.core.exports import EXPORT_RESPONSES, ExportFormat, export_response, write_export
 from crm.core.filters import id_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page, Window
 from crm.opportunities.permissions import Opportunities
 from crm.opportunities.repository import OpportunityFilters
 from crm.opportunities.schemas import (
@@ -92,10 +92,10 @@ async def list_opportunities(
     cache: CachedList,
     opportunities: Opportunities,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     filters: Filters,
 ) -> Response:
-    """The opportunities the caller may see, newest first, with the forecast per currency
+    """The opportunities the caller may see, newest first (limit/offset or cursor), with the forecast per currency
     of the whole filtered set (not only the page) and lookups for pickers (at most 100
     each; non-admins get only the accounts and contacts they can see)."""
     if (hit := cache.hit()) is not None:
@@ -103,10 +103,10 @@ async def list_opportunities(
     # The forecast counts every currency's rows: their sum is the total, no COUNT needed.
     forecast = await opportunities.forecast(filters)
     total = sum(f.count for f in forecast)
-    rows = await opportunities.page(filters, page) if page.offset < total else []
-    links = await opportunities.links_of([o.id for o in rows])
+    rows = page.window(await opportunities.page(filters, page)) if page.shows(total) else Window([])
+    links = await opportunities.links_of([o.id for o in rows.rows])
     envelope = Page[OpportunityItem].build(
-        request, page, total, [OpportunityItem.of(o, links[o.id]) for o in rows]
+        request, page, total, [OpportunityItem.of(o, links[o.id]) for o in rows.rows], rows.more
     )
     lookups = await opportunities.lookups()
     return cache.keep(

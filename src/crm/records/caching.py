@@ -4,8 +4,8 @@ the org's data changes.
 A list request costs its counts, page, links and lookups; repeated unchanged, it costs one
 statement (the membership check, which also reads the org's ``data_version``) and a copy.
 The key holds the org, the caller's profile (visibility differs per caller), the data
-version and the full URL (filters, paging, and the host the ``next`` links are built
-from). Every write to the org bumps the version in the same transaction
+version and the full URL (filters, paging by offset or by cursor token, and the host the
+``next`` links are built from). Every write to the org bumps the version in the same transaction
 (crm.models.changes), so an entry is never served once a change is visible.
 """
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 from crm.activity.schemas import AttachmentRead, CommentRead
 from crm.activity.service import ActivityService
 from crm.core.errors import NotFound, PermissionDenied
-from crm.core.pagination import PageParams
+from crm.core.pagination import Keyset, PageParams
 from crm.core.permissions import can_see, ensure_can_delete
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact
@@ -33,6 +33,7 @@ from crm.records.repository import (
     contacts_by_ids,
     link_ids_of,
     link_loaders,
+    older_than,
     pickers,
     visible,
     visible_by_id,
@@ -80,8 +81,9 @@ class RecordRepository(Generic[R]):
         """One page, newest first, without links (``links_of`` loads those for the page)."""
         statement = (
             self._filtered(filters)
+            .where(*older_than(self.model, params.after))
             .order_by(*self._newest_first())
-            .limit(params.limit)
+            .limit(params.fetch)
             .offset(params.offset)
         )
         return list((await self.session.execute(statement)).scalars())
@@ -164,12 +166,13 @@ class RecordService(Generic[R, Repo]):
 
     async def listed(
         self, filters: Filters, params: PageParams
-    ) -> tuple[int, list[tuple[R, LinkIds]]]:
-        """How many match, and one page with each record's links: 3 statements at most."""
+    ) -> tuple[int, list[tuple[R, LinkIds]], Keyset | None]:
+        """How many match, one page with each record's links, and in cursor mode where the
+        next page starts (None: the last page): 3 statements at most."""
         total = await self.count(filters)
-        rows = await self.page(filters, params) if params.offset < total else []
-        links = await self.links_of([r.id for r in rows])
-        return total, [(r, links[r.id]) for r in rows]
+        rows = params.window(await self.page(filters, params) if params.shows(total) else [])
+        links = await self.links_of([r.id for r in rows.rows])
+        return total, [(r, links[r.id]) for r in rows.rows], rows.more
 
     async def lookups(self) -> dict[PickerKind, list[Pick]]:
         """Pickers: visible accounts and contacts, active members, teams (100 at most)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
@@ -13,7 +12,6 @@ from sqlalchemy import (
     Select,
     String,
     Uuid,
-    and_,
     bindparam,
     cast,
     false,
@@ -22,6 +20,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +28,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 from sqlalchemy.sql.base import Executable
 
-from crm.core.pagination import LOOKUP_LIMIT
+from crm.core.pagination import LOOKUP_LIMIT, Keyset
 from crm.core.permissions import created_or_assigned
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Company, Contact, Profile, Tag, Team, User
@@ -103,9 +102,7 @@ def _profile_param(tenant_is_admin: bool) -> Any:
     return None if tenant_is_admin else bindparam("profile_id", type_=Uuid())
 
 
-# -- the default order, walked in chunks (exports) -----------------------------------------
-
-Keyset = tuple[datetime, uuid.UUID]
+# -- the default order, walked by keyset (cursor pages, exports) ---------------------------
 
 
 def newest_first(model: type[SalesRecord]) -> list[Any]:
@@ -113,17 +110,15 @@ def newest_first(model: type[SalesRecord]) -> list[Any]:
     return [model.created_on.desc(), model.id.desc()]
 
 
-def older_than(model: type[SalesRecord], keyset: Keyset | None) -> list[ColumnElement[bool]]:
-    """The records after ``keyset`` (the last one seen) in :func:`newest_first` order."""
+def older_than(model: Any, keyset: Keyset | None) -> list[ColumnElement[bool]]:
+    """The rows of ``model`` (a record, or any table with ``created_on`` and ``id``) after
+    ``keyset`` (the last one seen) in :func:`newest_first` order.
+
+    A row-value comparison, not ``a < x OR (a = x AND b < y)``: PostgreSQL and SQLite both
+    turn it into a range on the ``(org_id, [filter,] created_on, id)`` indexes."""
     if keyset is None:
         return []
-    created_on, record_id = keyset
-    return [
-        or_(
-            model.created_on < created_on,
-            and_(model.created_on == created_on, model.id < record_id),
-        )
-    ]
+    return [tuple_(model.created_on, model.id) < keyset]
 
 
 async def keyset_chunks(
@@ -158,9 +153,12 @@ def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
-def equals_ci(column: Any, text: str) -> ColumnElement[bool]:
-    """Case-insensitive exact match (§1.5 enum filters)."""
-    return func.lower(column) == text.strip().lower()
+def equals_ci(stored_lower: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive exact match (§1.5 enum filters) on a column that stores the value
+    lower-cased (``Computed("lower(...)")``), so the comparison is a plain, leakproof
+    equality that PostgreSQL uses as an index condition under row-level security."""
+    matches: ColumnElement[bool] = stored_lower == text.strip().lower()
+    return matches
 
 
 @dataclass(slots=True)

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.exports import EXPORT_CHUNK_ROWS, Row, ensure_exportable
+from crm.core.pagination import Keyset
 from crm.core.tenancy import TenantContext
 
 # Assigning people is what notifies them: wherever links are applied, the listener is on.
 from crm.emails import notifications  # noqa: F401 - registers the assignment listener
 from crm.models.records import SalesRecord
-from crm.records.repository import Keyset, LinkIds, keyset_chunks
+from crm.records.repository import LinkIds, keyset_chunks
 from crm.tags.service import TagService
 from crm.teams.service import TeamService
 from crm.users.service import MemberService

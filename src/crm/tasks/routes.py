@@ -12,7 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from crm.activity.permissions import Activity
 from crm.core.filters import choice_filter, id_list, text_list
-from crm.core.pagination import Page, Pagination
+from crm.core.pagination import CursorPagination, Page
 from crm.records.caching import CachedList
 from crm.records.schemas import AccountLookup, ContactBrief, RecordLookups, link_objects
 from crm.tasks.permissions import Tasks
@@ -35,7 +35,7 @@ async def list_tasks(
     cache: CachedList,
     tasks: Tasks,
     request: Request,
-    page: Pagination,
+    page: CursorPagination,
     title: Annotated[str | None, Query(max_length=255, description="Part of the title")] = None,
     status_: Annotated[
         str | None, Query(alias="status", max_length=32, description=", ".join(STATUSES))
@@ -59,8 +59,8 @@ async def list_tasks(
         assigned_to=id_list(assigned_to, "assigned_to"),
         tags=text_list(tags),
     )
-    total, rows = await tasks.listed(filters, page)
-    envelope = Page[TaskItem].build(request, page, total, [TaskItem.of(*row) for row in rows])
+    total, rows, more = await tasks.listed(filters, page)
+    envelope = Page[TaskItem].build(request, page, total, [TaskItem.of(*row) for row in rows], more)
     return cache.keep(
         TaskListOut(
             **dict(envelope),
