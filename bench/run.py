@@ -58,6 +58,7 @@ from sqlalchemy.engine import make_url
 from crm.app import create_app
 from crm.core.config import Settings
 from crm.core.db import create_engine
+from crm.core.pagination import SPLIT_HALVES, CursorSigner
 from crm.models import Account, Contact, Lead, Opportunity, Org
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -468,9 +469,30 @@ async def drive(
 async def find_deep_cursor(
     database_url: str, org_id: uuid.UUID, deep_offset: int, data_dir: Path
 ) -> str | None:
-    """The cursor of the page after the ``deep_offset``-th open lead (None: no cursor
-    pagination in this checkout, or fewer open leads)."""
-    return None
+    """The cursor of the open-leads page that starts after the first ``deep_offset`` open
+    leads (what ``?offset=<deep_offset>`` shows), signed as the server signs it (same secret
+    key). None when the org has fewer open leads."""
+    if deep_offset < 1:
+        return None
+    settings = Settings(database_url=database_url, secret_key=SECRET_KEY, data_dir=data_dir)
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(Lead.created_on, Lead.id)
+                    .where(Lead.org_id == org_id, Lead.status.not_in(("closed", "converted")))
+                    .order_by(Lead.created_on.desc(), Lead.id.desc())
+                    .offset(deep_offset - 1)
+                    .limit(1)
+                )
+            ).first()
+    finally:
+        await engine.dispose()
+    if row is None:
+        return None
+    signer = CursorSigner.of(settings, "/api/leads/", SPLIT_HALVES)
+    return signer.encode((row[0], row[1]), "open")
 
 
 # -- SQL statements per request -------------------------------------------------------------
