@@ -60,6 +60,8 @@ class Account(SalesRecord, Base):
     __table_args__ = (
         Index("uq_accounts_org_id_name_ci", "org_id", func.lower(name), unique=True),
         Index("ix_accounts_org_id_status_created_on", "org_id", "status", "created_on"),
+        # Search walks each tier newest first (crm.search).
+        Index("ix_accounts_org_id_created_on", "org_id", "created_on"),
         # Pickers list accounts by name.
         Index("ix_accounts_org_id_name_id", "org_id", "name", "id"),
     )
@@ -171,6 +173,8 @@ class Lead(SalesRecord, Base):
 
     __table_args__ = (
         Index("ix_leads_org_id_status_created_on", "org_id", "status", "created_on"),
+        # Search walks each tier newest first, across statuses (crm.search).
+        Index("ix_leads_org_id_created_on", "org_id", "created_on"),
         # The source filter is case-insensitive; with the status it narrows a list to a few
         # percent of the org, still in creation order.
         Index(
