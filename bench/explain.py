@@ -32,6 +32,10 @@ ENDPOINTS = {
     "list_leads_filtered": "/api/leads/?status=assigned&source=Referral&limit=10",
     "lead_detail": "/api/leads/{lead_id}/",
     "list_opportunities": "/api/opportunities/?limit=10",
+    "search": "/api/search/?q=north",
+    "search_person": "/api/search/?q=maria+smith",
+    "search_rare": "/api/search/?q=zqxv",
+    "search_short": "/api/search/?q=zo",
 }
 
 console = Console(highlight=False, soft_wrap=True)

@@ -133,7 +133,9 @@ def _upgrade_sqlite() -> None:
         "id INTEGER PRIMARY KEY, org_id CHAR(32) NOT NULL, kind VARCHAR(16) NOT NULL, "
         "record_id CHAR(32) NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL)"
     )
-    op.execute("CREATE UNIQUE INDEX ix_search_documents_record ON search_documents (record_id, kind)")
+    op.execute(
+        "CREATE UNIQUE INDEX ix_search_documents_record ON search_documents (record_id, kind)"
+    )
     op.execute(
         "CREATE VIRTUAL TABLE search_index USING fts5(name, body, "
         "content='search_documents', content_rowid='id', tokenize='trigram')"
@@ -157,7 +159,7 @@ def _upgrade_sqlite() -> None:
     for table, (kind, name, other) in SEARCHED.items():
         body = other or "''"
         op.execute(
-            "INSERT INTO search_documents (org_id, kind, record_id, name, body) "
+            "INSERT INTO search_documents (org_id, kind, record_id, name, body) "  # noqa: S608 - SQL from this file's constants
             f"SELECT org_id, '{kind}', id, {name}, {body} FROM {table}"
         )
         for statement in _sqlite_record_triggers(table):
@@ -170,13 +172,13 @@ def _sqlite_record_triggers(table: str) -> list[str]:
     body = other or "''"
     watched = ", ".join(WATCHED[table])
     return [
-        f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN "
+        f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN "  # noqa: S608
         "INSERT INTO search_documents (org_id, kind, record_id, name, body) "
         f"VALUES (NEW.org_id, '{kind}', NEW.id, {_columns(name, 'NEW')}, "
         f"{_columns(body, 'NEW')}); END",
-        f"CREATE TRIGGER search_{table}_au AFTER UPDATE OF {watched} ON {table} BEGIN "
+        f"CREATE TRIGGER search_{table}_au AFTER UPDATE OF {watched} ON {table} BEGIN "  # noqa: S608
         f"UPDATE search_documents SET name = {_columns(name, 'NEW')}, "
         f"body = {_columns(body, 'NEW')} WHERE record_id = OLD.id AND kind = '{kind}'; END",
-        f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN "
+        f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN "  # noqa: S608
         f"DELETE FROM search_documents WHERE record_id = OLD.id AND kind = '{kind}'; END",
     ]

@@ -120,8 +120,9 @@ async def test_each_type_by_its_texts_and_the_types_filter(
     admin = await factory.admin()
     w = _word()
     account = await _create(client, admin, "account", name="Northwall", website=f"https://{w}.io")
-    contact = await _create(client, admin, "contact", first_name="Ada", last_name="Byron",
-                            organization=f"{w} Labs")
+    contact = await _create(
+        client, admin, "contact", first_name="Ada", last_name="Byron", organization=f"{w} Labs"
+    )
     lead = await _create(client, admin, "lead", first_name="Al", last_name="Ng", title=f"{w} deal")
     case = await _create(client, admin, "case", name=f"Broken {w}")
     opportunity = await _create(client, admin, "opportunity", name=f"Big {w}")
@@ -137,7 +138,8 @@ async def test_each_type_by_its_texts_and_the_types_filter(
     only = await _search(client, admin, q=w, types="lead,CASE")
     assert set(_hits(only)) == {("lead", lead), ("case", case)}
     repeated = await client.get(
-        "/api/search/", params=[("q", w), ("types", "contact"), ("types", "account")],
+        "/api/search/",
+        params=[("q", w), ("types", "contact"), ("types", "account")],
         headers=admin.headers,
     )
     kinds = {h["type"] for h in repeated.json()["results"]}
@@ -190,11 +192,12 @@ async def test_a_user_finds_only_what_their_lists_show(
     user = await factory.member_of(admin)
     w = _word()
     hidden = {
-        (kind, await _create(client, admin, kind, **_named(kind, f"{w} hidden")))
-        for kind in PATHS
+        (kind, await _create(client, admin, kind, **_named(kind, f"{w} hidden"))) for kind in PATHS
     }
-    own = {(kind, await _create(client, user, kind, **_named(kind, f"{w} own"))) for kind in
-           ("account", "contact", "lead", "case")}
+    own = {
+        (kind, await _create(client, user, kind, **_named(kind, f"{w} own")))
+        for kind in ("account", "contact", "lead", "case")
+    }
     assigned = await _create(
         client, admin, "lead", first_name=w, last_name="Assigned", assigned_to=[user.profile_id]
     )
@@ -234,7 +237,8 @@ async def test_short_terms_and_like_wildcards(client: httpx.AsyncClient, factory
     assert _hits(await _search(client, admin, q=f"a_b {w}")) == [("case", underscore)]
     # Only short terms: no trigram to look up, the newest records are read instead.
     short = set(_hits(await _search(client, admin, q="a_", limit=100)))
-    assert ("case", underscore) in short and ("case", plain) not in short
+    assert ("case", underscore) in short
+    assert ("case", plain) not in short
     assert ("case", plain) in set(_hits(await _search(client, admin, q="50", limit=100)))
 
 
@@ -256,7 +260,8 @@ async def test_bad_input_is_a_400(
     response = await client.get("/api/search/", params=params, headers=admin.headers)
     assert response.status_code == 400, response.text
     body = response.json()
-    assert body["error"] is True and body["code"] == code
+    assert body["error"] is True
+    assert body["code"] == code
     assert list(body["errors"]) == ["types" if code == "invalid_search_type" else "q"]
 
 
@@ -264,8 +269,9 @@ async def test_bad_limit_is_a_400_and_a_long_query_is_fine(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     admin = await factory.admin()
-    response = await client.get("/api/search/", params={"q": "acme", "limit": "0"},
-                                headers=admin.headers)
+    response = await client.get(
+        "/api/search/", params={"q": "acme", "limit": "0"}, headers=admin.headers
+    )
     assert response.status_code == 400, response.text
     assert (await _search(client, admin, q=" " + "y" * 200 + " "))["count"] == 0
 

@@ -20,8 +20,9 @@ SQLite narrows each branch to the candidates of the FTS5 trigram index ``search_
 (its name column for tiers 0-2, every column for tier 3), built from the terms of three
 characters or more; the LIKE conditions then decide exactly, as on PostgreSQL.
 
-A query whose terms are all shorter than three characters has no trigram to look up: it
-reads the newest ``SHORT_QUERY_WINDOW`` visible records of each type, no more.
+A query whose terms are all shorter than three characters has no trigram to look up: its
+exact and prefix tiers still use the name btree (PostgreSQL) or scan the type (SQLite), but
+its contains tiers read only the newest ``SHORT_QUERY_WINDOW`` visible records of each type.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
     String,
@@ -52,17 +52,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import Executable
 
-from crm.core.tenancy import TenantContext
+from crm.core.tenancy import TenantContext, without_row_security
 from crm.models import Account, Case, Contact, Lead, Opportunity
 from crm.models.records import SalesRecord
 from crm.records.repository import statement_template, tenant_params, visible_template
 from crm.search.schemas import RecordKind
 
-SHORT_QUERY_WINDOW = 10_000  # records of each type a query of only short terms reads
+SHORT_QUERY_WINDOW = 2_000  # records of each type a query of only short terms reads
 TRIGRAM = 3  # the shortest term a trigram index can look up
 
-_SPACE = literal_column("' '")
-_EMPTY = literal_column("''")
+_SPACE: Any = literal_column("' '")
+_EMPTY: Any = literal_column("''")
 _LIKE_ESCAPE = "\\"
 
 
@@ -129,7 +129,9 @@ SEARCHED: dict[RecordKind, _Searched] = {
             "lead",
             Lead,
             name=_person,
-            other=lambda e: _joined(_or_empty(e.email), _or_empty(e.account_name), _or_empty(e.title)),
+            other=lambda e: _joined(
+                _or_empty(e.email), _or_empty(e.account_name), _or_empty(e.title)
+            ),
             title=_person,
             subtitle=lambda e: func.coalesce(e.account_name, e.email, _EMPTY),
             # Converted leads live on as the contact, account and opportunity (§6.3).
@@ -198,39 +200,48 @@ def _branches(
 ) -> list[Any]:
     """This type's branches, one per tier (3 when the name is the whole text)."""
     model = searched.model
+    base = visible_template(model, is_admin).where(*searched.listed(model))
+    # Tiers 0 and 1 use the name btree whatever the terms; the contains tiers of a query of
+    # only short terms (no trigram) read the newest SHORT_QUERY_WINDOW records, no more.
+    contains_entity: Any = model
+    contains_base = base
     if short_only:
-        recent = (
-            visible_template(model, is_admin)
-            .where(*searched.listed(model))
-            .order_by(model.created_on.desc(), model.id.desc())
-            .limit(SHORT_QUERY_WINDOW)
-            .subquery()
+        recent = base.order_by(model.created_on.desc(), model.id.desc()).limit(SHORT_QUERY_WINDOW)
+        contains_entity = aliased(model, recent.subquery())
+        contains_base = select(contains_entity)
+    tiers: list[tuple[Any, Any, Any, Any]] = []
+    for by_name, entity, from_ in ((True, model, base), (False, contains_entity, contains_base)):
+        name = searched.lower_name(entity)
+        has_all = and_(*(name.like(_pattern(f"t{i}"), escape=_LIKE_ESCAPE) for i in range(terms)))
+        tier = case(
+            (name == _pattern("q"), literal_column("0")),
+            (name.like(_pattern("prefix"), escape=_LIKE_ESCAPE), literal_column("1")),
+            (has_all, literal_column("2")),
+            else_=literal_column("3"),
         )
-        entity: Any = aliased(model, recent)
-        base = select(entity)
-    else:
-        entity = model
-        base = visible_template(model, is_admin).where(*searched.listed(model))
-    name = searched.lower_name(entity)
-    contains = [_pattern(f"t{i}") for i in range(terms)]
-    name_has_all = and_(*(name.like(c, escape=_LIKE_ESCAPE) for c in contains))
-    tier = case(
-        (name == _pattern("q"), literal_column("0")),
-        (name.like(_pattern("prefix"), escape=_LIKE_ESCAPE), literal_column("1")),
-        (name_has_all, literal_column("2")),
-        else_=literal_column("3"),
-    )
-    tiers: list[tuple[Any, str]] = [
-        (name == _pattern("q"), "fts_name"),
-        (name.like(_pattern("prefix"), escape=_LIKE_ESCAPE), "fts_name"),
-        (name_has_all, "fts_name"),
-    ]
-    if searched.other is not None:
-        text = searched.lower_text(entity)
-        tiers.append((and_(*(text.like(c, escape=_LIKE_ESCAPE) for c in contains)), "fts_text"))
+        if by_name:
+            tiers.append((entity, from_, tier, name == _pattern("q")))
+            tiers.append((entity, from_, tier, name.like(_pattern("prefix"), escape=_LIKE_ESCAPE)))
+        else:
+            tiers.append((entity, from_, tier, has_all))
+            if searched.other is not None:
+                text = searched.lower_text(entity)
+                tiers.append(
+                    (
+                        entity,
+                        from_,
+                        tier,
+                        and_(
+                            *(
+                                text.like(_pattern(f"t{i}"), escape=_LIKE_ESCAPE)
+                                for i in range(terms)
+                            )
+                        ),
+                    )
+                )
     branches = []
-    for condition, match in tiers:
-        statement = base.with_only_columns(
+    for index, (entity, from_, tier, condition) in enumerate(tiers):
+        statement = from_.with_only_columns(
             literal_column(f"'{searched.kind}'").label("kind"),
             entity.id.label("id"),
             searched.title(entity).label("title"),
@@ -239,6 +250,7 @@ def _branches(
             tier.label("tier"),
         ).where(condition)
         if sqlite and not short_only:
+            match = "fts_text" if index == 3 else "fts_name"
             statement = statement.where(entity.id.in_(_fts_candidates(searched.kind, match)))
         limited = (
             statement.order_by(entity.created_on.desc(), entity.id.desc())
@@ -262,9 +274,7 @@ def _statement(
 
 
 def _escape_like(text: str) -> str:
-    return (
-        text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
-    )
+    return text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
 
 
 def _fts_query(terms: tuple[str, ...], column_name: str | None) -> str:
@@ -307,5 +317,8 @@ class SearchRepository:
         if sqlite and not short_only:
             params["fts_name"] = _fts_query(terms, "name")
             params["fts_text"] = _fts_query(terms, None)
-        rows = (await self.session.execute(statement, params)).all()
+        # Under the row-level security policies PostgreSQL would not use the search indexes
+        # (their conditions are not LEAKPROOF); the guard's org criteria still scope it.
+        async with without_row_security(self.session):
+            rows = (await self.session.execute(statement, params)).all()
         return [Candidate(*row) for row in rows]
