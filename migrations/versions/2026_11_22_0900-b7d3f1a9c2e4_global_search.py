@@ -8,7 +8,7 @@ PostgreSQL: ``pg_trgm`` and, per searchable table, a btree on the org and the lo
 name (``text_pattern_ops``: equality and prefix LIKE whatever the collation), a GIN
 trigram index on the lower-cased name and one on the lower-cased searchable text. Their
 expressions must stay exactly those of ``crm.search.repository`` (the planner matches
-expressions, not meanings); tests/search/test_search_plans.py checks that the queries use
+expressions, not meanings); tests/search/test_search_indexes.py checks that the queries use
 them. They are not in the models (autogenerate cannot express them): migrations/env.py
 leaves them out of ``alembic check``.
 
