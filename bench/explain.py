@@ -39,6 +39,10 @@ ENDPOINTS = {
     # The same page by cursor: the token of the open lead just before offset 100,000.
     "leads_deep_cursor": "/api/leads/?cursor={deep_cursor}&limit=10",
     "list_leads_filtered_cursor": "/api/leads/?status=assigned&source=Referral&cursor=&limit=10",
+    "search": "/api/search/?q=north",
+    "search_person": "/api/search/?q=maria+smith",
+    "search_rare": "/api/search/?q=zqxv",
+    "search_short": "/api/search/?q=zo",
 }
 
 

@@ -39,6 +39,23 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave out of autogenerate (and so of ``alembic check``) what global search keeps
+    outside the models, because SQLAlchemy's metadata cannot describe it (migration
+    "global search"): on SQLite the ``search_documents`` table, the FTS5 virtual table
+    ``search_index`` and its shadow tables; on PostgreSQL the trigram (GIN) and
+    ``text_pattern_ops`` expression indexes ``ix_<table>_search_*``."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return name != "search_documents" and not (
+            name == "search_index" or name.startswith("search_index_")
+        )
+    if type_ == "index":
+        return "_search_" not in name and not name.startswith("ix_search_documents")
+    return True
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -47,6 +64,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=_render_item,
+        include_name=_include_name,
     )
 
 

@@ -22,6 +22,7 @@ from crm.invoices.routes import router as invoices_router
 from crm.leads.routes import router as leads_router
 from crm.opportunities.routes import router as opportunities_router
 from crm.orgs.routes import router as orgs_router
+from crm.search.routes import router as search_router
 from crm.tags.routes import router as tags_router
 from crm.tasks.routes import router as tasks_router
 from crm.teams.routes import router as teams_router
@@ -38,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tags_router,
     accounts_router,
     dashboard_router,
+    search_router,
     contacts_router,
     opportunities_router,
     erp_router,

@@ -81,6 +81,7 @@ POLICY: dict[tuple[str, str], Access] = {
     ("DELETE", "/api/contacts/{contact_id}/"): Access.MEMBER,
     ("GET", "/api/tags/"): Access.MEMBER,
     ("GET", "/api/dashboard/"): Access.MEMBER,
+    ("GET", "/api/search/"): Access.MEMBER,
     ("POST", "/api/leads/upload/"): Access.MEMBER,
     ("GET", "/api/leads/upload/{job_id}/"): Access.MEMBER,
     ("GET", "/api/accounts/"): Access.MEMBER,

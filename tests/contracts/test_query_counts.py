@@ -228,3 +228,21 @@ async def test_export_statement_count_is_constant(
             tuple([await statements(c, f) for c in (admin, user) for f in ("csv", "xlsx")])
         )
     assert counts[0] == counts[1]
+
+
+async def test_search_statement_count_is_constant(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    """One statement for every type and tier, whatever the limit and the number of hits
+    (tests/search/test_search.py checks it for a USER too)."""
+    admin = await factory.admin()
+    for n in range(12):
+        response = await client.post(
+            "/api/accounts/", json={"name": f"Searchable {n}"}, headers=admin.headers
+        )
+        assert response.status_code == 201, response.text
+    small = await _statements(client, test_database, "/api/search/?q=search&limit=2", admin.headers)
+    large = await _statements(
+        client, test_database, "/api/search/?q=search&limit=100", admin.headers
+    )
+    assert small == large

@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import uuid
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -170,6 +170,33 @@ def _enter_row_security(session: Session, org_id: uuid.UUID) -> None:
     session.info[_RLS_KEY] = org_id
     if _has_row_security(session):
         session.connection().execute(_ENTER_TENANT, {"role": TENANT_ROLE, "org_id": str(org_id)})
+
+
+@asynccontextmanager
+async def without_row_security(session: AsyncSession) -> AsyncIterator[None]:
+    """Run the block's statements without the row-level security policies, still scoped to
+    the bound org by the ORM criteria of the guard below (which every statement on a
+    tenant table gets, subqueries and aliases included).
+
+    For reads whose plan depends on an expression index: under a policy PostgreSQL may use
+    a condition as an index condition only if every function in it is LEAKPROOF, and
+    ``lower()``, ``LIKE`` and the trigram operators are not, so such a query would scan the
+    org's rows instead (measured on global search: 1.2 s instead of 13 ms at 200,000
+    leads). Costs two statements on PostgreSQL (leave, then enter again); nothing on SQLite.
+    """
+    tenant = current_tenant(session)
+    if tenant is None:
+        raise TenantScopeMissing("no organization bound to the session")
+    if not _has_row_security(session.sync_session):
+        yield
+        return
+    # Marked as entered, so the guard does not enter again for the block's statements.
+    session.info[_RLS_KEY] = tenant.org_id
+    await session.execute(_LEAVE_TENANT)
+    try:
+        yield
+    finally:
+        await session.execute(_ENTER_TENANT, {"role": TENANT_ROLE, "org_id": str(tenant.org_id)})
 
 
 @event.listens_for(CRMSession, "before_commit")

@@ -83,15 +83,23 @@ def _visible(model: type[R], org_id: Any, profile_id: Any | None) -> Select[R]:
 _TEMPLATES: dict[tuple[Any, ...], Executable] = {}
 
 
-def _template(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+def statement_template(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+    """The statement built by ``build`` for ``key``, built on first use only."""
     statement = _TEMPLATES.get(key)
     if statement is None:
         statement = _TEMPLATES[key] = build()
     return statement
 
 
-def _tenant_params(tenant: TenantContext) -> dict[str, Any]:
+def tenant_params(tenant: TenantContext) -> dict[str, Any]:
+    """The values of the ``org_id`` and ``profile_id`` parameters of ``visible_template``."""
     return {"org_id": tenant.org_id, "profile_id": tenant.profile_id}
+
+
+def visible_template(model: type[R], is_admin: bool) -> Select[R]:
+    """``visible`` for a statement built once (``statement_template``): the org and the
+    caller are the bound parameters ``org_id`` and ``profile_id`` (``tenant_params``)."""
+    return _visible(model, _org_param(), _profile_param(is_admin))
 
 
 def _org_param() -> Any:
@@ -217,7 +225,7 @@ async def link_ids_of(
     found: dict[uuid.UUID, LinkIds] = {i: LinkIds() for i in ids}
     if not ids:
         return found
-    statement = _template(
+    statement = statement_template(
         ("links", model, contacts, accounts), lambda: _link_statement(model, contacts, accounts)
     )
     rows = (await session.execute(statement, {"owners": list(ids)})).all()
@@ -300,10 +308,10 @@ async def pickers(
     found: dict[PickerKind, list[Pick]] = {kind: [] for kind in kinds}
     if not kinds:
         return found
-    statement = _template(
+    statement = statement_template(
         ("pickers", kinds, tenant.is_admin), lambda: _pickers_statement(kinds, tenant.is_admin)
     )
-    rows = (await session.execute(statement, _tenant_params(tenant))).all()
+    rows = (await session.execute(statement, tenant_params(tenant))).all()
     for row in sorted(rows, key=lambda r: (r[3], r[4])):
         found[row[3]].append(Pick(row[0], row[1], row[2]))
     return found
