@@ -511,7 +511,7 @@ async def count_statements(
         database_url=database_url, secret_key=SECRET_KEY, data_dir=data_dir, log_level="WARNING"
     )
     app = create_app(settings)
-    paths = {getattr(route, "path", "") for route in app.routes}
+    paths = set(app.openapi()["paths"])
     engine = app.state.database.engine
     statements = [0]
     captured: list[tuple[str, Any]] = []

@@ -37,7 +37,9 @@ async def _account(client: httpx.AsyncClient, member: Member, **body: Any) -> di
     return dict(response.json())
 
 
-@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(
+    "path", [*LISTS, "/api/dashboard/", "/api/crm/opportunity", "/api/crm/opportunity?cursor="]
+)
 async def test_a_repeated_list_is_answered_from_the_cache(
     client: httpx.AsyncClient, factory: Factory, test_database: Database, path: str
 ) -> None:

@@ -40,7 +40,7 @@ from crm.tasks.schemas import TaskItem
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
-def account_filters(
+async def account_filters(
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
     city: Annotated[
         str | None, Query(max_length=255, description="Part of the billing city")

@@ -33,7 +33,7 @@ from crm.users.schemas import MemberBrief
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
 
-def contact_filters(
+async def contact_filters(
     name: Annotated[
         str | None, Query(max_length=255, description="Part of the first or last name")
     ] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -108,7 +109,29 @@ def encode_token(
 _INVALID = "Token is invalid or expired"
 
 
+# Verified access tokens, so that a client's every request does not verify the same
+# signature again: a token is immutable, so once its signature and claims have been checked
+# under a key only its expiry can change. Bounded; per process.
+_VERIFIED_MAX = 4096
+_verified: OrderedDict[tuple[str, str, TokenType], TokenClaims] = OrderedDict()
+
+
 def decode_token(token: str, *, secret: str, expected: TokenType) -> TokenClaims:
+    key = (token, secret, expected)
+    claims = _verified.get(key)
+    if claims is not None:
+        if claims.expires_at > utcnow():
+            return claims
+        _verified.pop(key, None)
+    claims = _decode_token(token, secret=secret, expected=expected)
+    if expected is TokenType.ACCESS:
+        _verified[key] = claims
+        if len(_verified) > _VERIFIED_MAX:
+            _verified.popitem(last=False)
+    return claims
+
+
+def _decode_token(token: str, *, secret: str, expected: TokenType) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from crm.core.pagination import CursorQuery, PageParams, cursor_page_params
 from crm.erp import ids
@@ -35,6 +35,7 @@ from crm.erp.schemas import (
     ReorderIn,
 )
 from crm.models import OpportunityItem, OpportunityLostReason
+from crm.records.caching import CachedList
 
 router = APIRouter(prefix="/api/crm", tags=["crm (ERPNext-style)"])
 
@@ -69,21 +70,28 @@ def _listed(data: list[Any], total: int, offset: int) -> dict[str, Any]:
     response_model_exclude_unset=True,
 )
 async def list_opportunities(
-    erp: Erp, request: Request, limit: Limit = 20, offset: Offset = 0, cursor: CursorQuery = None
-) -> Any:
+    cache: CachedList,
+    erp: Erp,
+    request: Request,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    cursor: CursorQuery = None,
+) -> Response:
     """The opportunities the caller may see, newest first: by ``offset``, or by ``cursor``
     (empty for the first page, then the last page's ``next_cursor``; not with ``offset``)."""
     params = cursor_page_params(request, min(limit, MAX_LIMIT), offset, cursor)
+    if (hit := cache.hit()) is not None:
+        return hit
     total, rows = await erp.page(params)
+    data = [OpportunityOut.of(o) for o in rows.rows]
     if params.cursor is None:
-        return _listed([OpportunityOut.of(o) for o in rows.rows], total, offset)
-    next_cursor = params.next_cursor(rows.more)
-    return {
-        "data": [OpportunityOut.of(o) for o in rows.rows],
-        "has_more": next_cursor is not None,
-        "total": total,
-        "next_cursor": next_cursor,
-    }
+        listed = CursorListOut[OpportunityOut](**_listed(data, total, offset))
+    else:
+        next_cursor = params.next_cursor(rows.more)
+        listed = CursorListOut[OpportunityOut](
+            data=data, has_more=next_cursor is not None, total=total, next_cursor=next_cursor
+        )
+    return cache.keep(listed, exclude_unset=True)
 
 
 @router.post("/opportunity", status_code=status.HTTP_201_CREATED, response_model=OpportunityOut)

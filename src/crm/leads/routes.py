@@ -63,7 +63,7 @@ async def create_lead_from_site(
     return LeadItem.of(await capture.create(apikey, body))
 
 
-def lead_filters(
+async def lead_filters(
     name: Annotated[
         str | None, Query(max_length=255, description="Part of the first or last name")
     ] = None,

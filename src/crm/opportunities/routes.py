@@ -52,7 +52,7 @@ def _account_filter(raw: str | None) -> tuple[list[uuid.UUID] | None, str | None
         return None, raw.strip()
 
 
-def opportunity_filters(
+async def opportunity_filters(
     name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
     account: Annotated[
         str | None,

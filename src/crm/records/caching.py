@@ -33,9 +33,11 @@ class ListCache:
         body = self.cache.get(self.key)
         return None if body is None else _json(body)
 
-    def keep(self, body: BaseModel) -> Response:
+    def keep(self, body: BaseModel, *, exclude_unset: bool = False) -> Response:
         """Render ``body`` as FastAPI would (by alias), remember it, and answer with it."""
-        rendered = body.__pydantic_serializer__.to_json(body, by_alias=True)
+        rendered = body.__pydantic_serializer__.to_json(
+            body, by_alias=True, exclude_unset=exclude_unset
+        )
         if self.key is not None:
             self.cache.put(self.key, rendered)
         return _json(rendered)
