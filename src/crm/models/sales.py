@@ -47,8 +47,12 @@ class Account(SalesRecord, Base):
     billing_postcode: Mapped[str | None] = mapped_column(String(64), default=None)
     billing_country: Mapped[str | None] = mapped_column(String(255), default=None)
     contact_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    # Indexed: deleting a lead sets this to null, which would otherwise scan the table.
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("leads.id", ondelete="SET NULL", use_alter=True), default=None
+        Uuid,
+        ForeignKey("leads.id", ondelete="SET NULL", use_alter=True),
+        default=None,
+        index=True,
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -117,7 +121,10 @@ class Company(UUIDPrimaryKey, Timestamps, Versioned, CreatedBy, TenantOwned, Bas
     industry: Mapped[str | None] = mapped_column(String(255), default=None)
     website: Mapped[str | None] = mapped_column(String(255), default=None)
     created_from_lead_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("leads.id", ondelete="SET NULL", use_alter=True), default=None
+        Uuid,
+        ForeignKey("leads.id", ondelete="SET NULL", use_alter=True),
+        default=None,
+        index=True,
     )
 
     __table_args__ = (
@@ -215,7 +222,7 @@ class Opportunity(SalesRecord, Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("leads.id", ondelete="SET NULL"), default=None
+        Uuid, ForeignKey("leads.id", ondelete="SET NULL"), default=None, index=True
     )
     # True once a client sets the amount: item changes then leave it alone (§9.3).
     amount_is_manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
