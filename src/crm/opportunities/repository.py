@@ -94,6 +94,16 @@ def _detail_loaders() -> list[_AbstractLoad]:
     ]
 
 
+def _write_loaders() -> list[_AbstractLoad]:
+    """What a write and its answer (``OpportunityItem``) need: the links, contacts and the
+    account itself (its name), not the account's own links."""
+    return [
+        *link_loaders(Opportunity),
+        selectinload(Opportunity.contacts),
+        joinedload(Opportunity.account),
+    ]
+
+
 class OpportunityRepository:
     def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
         self.session = session
@@ -158,12 +168,14 @@ class OpportunityRepository:
             for currency, count, amount, weighted in rows
         ]
 
-    async def get(self, opportunity_id: uuid.UUID) -> Opportunity | None:
-        """The opportunity in this org, visible or not (the caller checks visibility)."""
+    async def get(self, opportunity_id: uuid.UUID, *, detail: bool = True) -> Opportunity | None:
+        """The opportunity in this org, visible or not (the caller checks visibility). With
+        ``detail``, also its account's links (the detail's ``account_obj``); a write and its
+        answer need only the account's name."""
         statement = (
             select(Opportunity)
             .where(Opportunity.org_id == self.tenant.org_id, Opportunity.id == opportunity_id)
-            .options(*_detail_loaders())
+            .options(*(_detail_loaders() if detail else _write_loaders()))
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 

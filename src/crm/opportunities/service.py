@@ -122,9 +122,10 @@ class OpportunityService:
         and teams, each capped at ``LOOKUP_LIMIT``."""
         return await self.opportunities.lookups()
 
-    async def get_visible(self, opportunity_id: uuid.UUID) -> Opportunity:
-        """The opportunity, if the caller may see it: another org's is 404, a hidden one 403."""
-        opportunity = await self.opportunities.get(opportunity_id)
+    async def get_visible(self, opportunity_id: uuid.UUID, *, detail: bool = True) -> Opportunity:
+        """The opportunity, if the caller may see it: another org's is 404, a hidden one 403.
+        ``detail=False`` leaves out what only the detail view shows (the account's links)."""
+        opportunity = await self.opportunities.get(opportunity_id, detail=detail)
         if opportunity is None:
             raise NotFound()
         if not can_see(
@@ -178,7 +179,7 @@ class OpportunityService:
         return await self._reload(opportunity.id)
 
     async def update(self, opportunity_id: uuid.UUID, data: OpportunityUpdate) -> Opportunity:
-        opportunity = await self.get_visible(opportunity_id)
+        opportunity = await self.get_visible(opportunity_id, detail=False)
         changes: dict[str, Any] = data.model_dump(exclude_unset=True)
         name = changes.get("name")
         if name is not None and await self.opportunities.name_taken(name, exclude=opportunity.id):
@@ -355,7 +356,7 @@ class OpportunityService:
 
     async def _reload(self, opportunity_id: uuid.UUID) -> Opportunity:
         self.session.expire_all()
-        opportunity = await self.opportunities.get(opportunity_id)
+        opportunity = await self.opportunities.get(opportunity_id, detail=False)
         if opportunity is None:
             raise NotFound()
         return opportunity
