@@ -188,6 +188,12 @@ class LeadService:
         await self.session.flush()
         if converting:
             await self._convert(lead)
+            return await self._written(lead.id)
+        if not (lead.assigned_to or lead.teams or lead.tags or lead.contacts):
+            # Nothing stored that the lead does not hold already: every column was set here
+            # (no server-side defaults) and its link lists are empty, so reading it back
+            # would return the same answer for five more statements.
+            return LeadWrite(lead=lead)
         return await self._written(lead.id)
 
     async def update(self, lead_id: uuid.UUID, data: LeadUpdate) -> LeadWrite:
