@@ -561,6 +561,17 @@ def free_port() -> int:
         return port
 
 
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 20 s."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
 @contextmanager
 def running_server(
     database_url: str, workers: int, data_dir: Path, log: IO[bytes]
@@ -583,13 +594,7 @@ def running_server(
     try:
         yield server, f"http://127.0.0.1:{port}"
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop(server)
 
 
 async def wait_ready(
@@ -641,13 +646,7 @@ def running_floor(
     try:
         yield server, f"http://127.0.0.1:{port}"
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop(server)
 
 
 async def wait_answering(base_url: str, server: subprocess.Popen[bytes], within: float) -> None:

@@ -28,10 +28,8 @@ class ListCache:
         self.key = key
 
     def hit(self) -> Response | None:
-        if self.key is None:
-            return None
-        body = self.cache.get(self.key)
-        return None if body is None else _json(body)
+        entry = self._entry()
+        return None if entry is None else _json(entry)
 
     def keep(self, body: BaseModel, *, exclude_unset: bool = False) -> Response:
         """Render ``body`` as FastAPI would (by alias), remember it, and answer with it."""
@@ -39,25 +37,25 @@ class ListCache:
             body, by_alias=True, exclude_unset=exclude_unset
         )
         if self.key is not None:
-            self.cache.put(self.key, rendered)
+            self.cache.put(self.key, self._stored(rendered))
         return _json(rendered)
 
+    def _entry(self) -> bytes | None:
+        return None if self.key is None else self.cache.get(self.key)
 
-class DetailCache:
+    def _stored(self, rendered: bytes) -> bytes:
+        return rendered
+
+
+class DetailCache(ListCache):
     """A detail view's cache: the body and the record's version (its ``ETag``).
 
     A miss answers through :class:`crm.core.concurrency.ConditionalRequestMiddleware`,
     which adds the ``ETag`` of the record just read; a hit reads nothing, so it carries the
     kept one itself. Requests with ``If-Match`` or ``If-None-Match`` always run."""
 
-    def __init__(self, cache: ResponseCache, key: tuple[object, ...] | None) -> None:
-        self.cache = cache
-        self.key = key
-
     def hit(self) -> Response | None:
-        if self.key is None:
-            return None
-        entry = self.cache.get(self.key)
+        entry = self._entry()
         if entry is None:
             return None
         tag, _, body = entry.partition(b"\n")
@@ -66,13 +64,10 @@ class DetailCache:
             response.headers["etag"] = tag.decode()
         return response
 
-    def keep(self, body: BaseModel) -> Response:
-        rendered = body.__pydantic_serializer__.to_json(body, by_alias=True)
-        if self.key is not None:
-            version = subject_version()
-            tag = entity_tag(version).encode() if version is not None else b""
-            self.cache.put(self.key, tag + b"\n" + rendered)
-        return _json(rendered)
+    def _stored(self, rendered: bytes) -> bytes:
+        version = subject_version()
+        tag = entity_tag(version).encode() if version is not None else b""
+        return tag + b"\n" + rendered
 
 
 def _json(body: bytes) -> Response:

@@ -6,7 +6,8 @@ A record matches when every term is a substring of its lower-cased searchable te
 name, then its other texts, joined by spaces; see ``SEARCHED``). Its tier: 0 its name equals
 the query, 1 its name starts with it, 2 its name contains every term, 3 the other texts
 complete the match. Because each branch takes the newest ``limit`` rows of its tier *or
-better*, the branches together hold the best ``limit`` hits overall (best tier first, newest
+better* (among the first ``CANDIDATES`` matches its index yields: exact while a tier has no
+more), the branches together hold the best ``limit`` hits overall (best tier first, newest
 first); the service merges and cuts them.
 
 PostgreSQL answers each branch from the indexes of the migration "global search": a btree on
@@ -59,6 +60,10 @@ from crm.records.repository import statement_template, tenant_params, visible_te
 from crm.search.schemas import RecordKind
 
 SHORT_QUERY_WINDOW = 2_000  # records of each type a query of only short terms reads
+# Matches a tier's branch reads at most before ranking them by age: a common word matches
+# tens of thousands of records, and sorting them all (or walking the newest-first index
+# past them, when the planner misjudges how many match) cost 100-200 ms at 1M leads.
+CANDIDATES = 100
 TRIGRAM = 3  # the shortest term a trigram index can look up
 
 _SPACE: Any = literal_column("' '")
@@ -252,11 +257,21 @@ def _branches(
         if sqlite and not short_only:
             match = "fts_text" if index == 3 else "fts_name"
             statement = statement.where(entity.id.in_(_fts_candidates(searched.kind, match)))
-        limited = (
-            statement.order_by(entity.created_on.desc(), entity.id.desc())
-            .limit(bindparam("n", type_=Integer(), literal_execute=True))
-            .subquery()
-        )
+        n = bindparam("n", type_=Integer(), literal_execute=True)
+        if index < 2 or not short_only:
+            # Bounded: the first CANDIDATES matches the index yields, newest first. (A short
+            # query's contains tiers are bounded by SHORT_QUERY_WINDOW already.)
+            found = statement.limit(CANDIDATES).subquery()
+            limited = (
+                select(*found.c)
+                .order_by(found.c.created_on.desc(), found.c.id.desc())
+                .limit(n)
+                .subquery()
+            )
+        else:
+            limited = (
+                statement.order_by(entity.created_on.desc(), entity.id.desc()).limit(n).subquery()
+            )
         branches.append(select(*limited.c))
     return branches
 
