@@ -3,6 +3,7 @@ refresh rotation with reuse detection, logout, and deactivated users."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -150,6 +151,21 @@ async def test_expired_access_token_is_401(
     # Control: the same claims re-signed with a future expiry are accepted.
     fresh = jwt.encode({**claims, "iat": now, "exp": now + 600}, secret, "HS256")
     assert (await _orgs(client, fresh)).status_code == 200
+
+
+async def test_an_accepted_token_is_refused_once_it_expires(
+    client: httpx.AsyncClient, factory: Any, settings: Settings
+) -> None:
+    """The server keeps tokens it has verified (crm.core.security); that must not outlive
+    their expiry."""
+    member = await factory.user()
+    secret = settings.resolved_secret_key()
+    now = int(time.time())
+    short = jwt.encode({**_claims(member.access), "iat": now, "exp": now + 2}, secret, "HS256")
+    assert (await _orgs(client, short)).status_code == 200
+    assert (await _orgs(client, short)).status_code == 200
+    await asyncio.sleep(max(0.0, now + 2.2 - time.time()))
+    _assert_401(await _orgs(client, short))
 
 
 @pytest.mark.parametrize("missing", ["exp", "iat", "jti", "token_type", "user_id", "sid"])

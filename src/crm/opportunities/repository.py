@@ -80,28 +80,19 @@ class CurrencyTotals:
     weighted_cent_percents: int
 
 
-def _detail_loaders() -> list[_AbstractLoad]:
-    """What the detail needs on top: the account with its own links (``account_obj``)."""
-    return [
-        *link_loaders(Opportunity),
-        selectinload(Opportunity.contacts),
-        joinedload(Opportunity.account).options(
+def _loaders(detail: bool) -> list[_AbstractLoad]:
+    """The links, contacts and account of an opportunity; with ``detail`` also the account's
+    own links (the detail's ``account_obj``), which a write and its answer (``OpportunityItem``:
+    the account's name) do not need."""
+    account = joinedload(Opportunity.account)
+    if detail:
+        account = account.options(
             selectinload(Account.assigned_to).selectinload(Profile.user),
             selectinload(Account.teams),
             selectinload(Account.tags),
             selectinload(Account.contacts),
-        ),
-    ]
-
-
-def _write_loaders() -> list[_AbstractLoad]:
-    """What a write and its answer (``OpportunityItem``) need: the links, contacts and the
-    account itself (its name), not the account's own links."""
-    return [
-        *link_loaders(Opportunity),
-        selectinload(Opportunity.contacts),
-        joinedload(Opportunity.account),
-    ]
+        )
+    return [*link_loaders(Opportunity), selectinload(Opportunity.contacts), account]
 
 
 class OpportunityRepository:
@@ -175,7 +166,7 @@ class OpportunityRepository:
         statement = (
             select(Opportunity)
             .where(Opportunity.org_id == self.tenant.org_id, Opportunity.id == opportunity_id)
-            .options(*(_detail_loaders() if detail else _write_loaders()))
+            .options(*_loaders(detail))
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 

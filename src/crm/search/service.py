@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.core.filters import text_list
 from crm.core.tenancy import TenantContext
 from crm.search.errors import InvalidSearchQuery, UnknownSearchType
 from crm.search.repository import Candidate, SearchRepository
@@ -50,8 +51,7 @@ def search_terms(q: str | None) -> tuple[str, str, tuple[str, ...]]:
 def search_kinds(types: Sequence[str] | None) -> tuple[RecordKind, ...]:
     """The record types asked for (repeated or comma lists, any case), in RECORD_KINDS order;
     all of them when none is named; 400 ``invalid_search_type`` naming an unknown one."""
-    asked = {part.strip().lower() for value in types or () for part in value.split(",")}
-    asked.discard("")
+    asked = {part.lower() for part in text_list(types) or ()}
     unknown = sorted(asked - set(RECORD_KINDS))
     if unknown:
         raise UnknownSearchType(
