@@ -58,6 +58,7 @@ from crm.core import migrations
 from crm.core.config import Settings
 from crm.core.db import Database, create_engine
 from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
+from crm.leads.counts import fold
 from crm.leads.schemas import SOURCES
 from crm.models import Account, Contact, Lead, Opportunity, Org, Profile, Tag, Team, team_members
 from crm.models.records import link_table
@@ -692,6 +693,11 @@ async def load(
                 )
             timings["link tables"] = time.perf_counter() - began
             timings["insert total"] = time.perf_counter() - started
+        began = time.perf_counter()
+        async with engine.begin() as conn:
+            # The triggers appended a +1 row per lead: one row per (status, source) instead.
+            await conn.run_sync(fold, org.org_id)
+        timings["lead counts"] = time.perf_counter() - began
         began = time.perf_counter()
         await rebuild_fts(engine, fts_sync)
         timings["search index (SQLite)"] = time.perf_counter() - began

@@ -220,3 +220,24 @@ async def test_a_tenant_session_runs_inside_its_org(
         assert who.scalar_one() != TENANT_ROLE
         everyone = await session.execute(text("SELECT DISTINCT org_id FROM leads"))
         assert {str(org) for (org,) in everyone} >= {first.org_id, second.org_id}
+
+
+async def test_a_session_that_only_creates_inserts_as_its_org(
+    client: httpx.AsyncClient, factory: Factory, test_database: Database
+) -> None:
+    """A create runs no statement before its INSERT (``POST /api/leads/``): the flush enters
+    the policies itself, so the INSERT is checked by them like any other statement."""
+    first, _second = await _populate(client, factory)
+    from crm.models import Lead
+
+    seen: list[tuple[str, str]] = []
+    async with test_database.sessionmaker() as session:
+        bind_tenant(session, first.tenant)
+        session.add(Lead(first_name="Only", last_name="Insert", status="assigned"))
+        await session.flush()
+        who = await session.execute(
+            text("SELECT current_user, current_setting('crm.org_id', true)")
+        )
+        seen.append(tuple(who.one()))
+        await session.rollback()
+    assert seen == [(TENANT_ROLE, first.org_id)]

@@ -451,6 +451,19 @@ async def test_partial_update_changes_only_what_is_sent(
     unchanged = {k: v for k, v in created.items() if k not in ("lead_source", "updated_at")}
     assert {k: v for k, v in changed.items() if k in unchanged} == unchanged
     assert changed["lead_source"] == "Referral"
+    # A change of columns only is answered without reloading the opportunity: the answer is
+    # what a fresh read shows, ETag (version) and update time included.
+    fresh = await client.get(f"/api/opportunities/{created['id']}/", headers=admin.headers)
+    assert fresh.status_code == 200, fresh.text
+    shown = fresh.json()["opportunity_obj"]
+    same_shape = [k for k in changed if k in shown and k != "account"]  # a name vs an id
+    assert len(same_shape) > 10
+    assert {k: shown[k] for k in same_shape} == {k: changed[k] for k in same_shape}
+    assert changed["updated_at"] != created["updated_at"]
+    patched = await _change(client, admin, created["id"], description="second")
+    assert patched.headers.get("etag") == (
+        await client.get(f"/api/opportunities/{created['id']}/", headers=admin.headers)
+    ).headers.get("etag")
 
     cleared = await _changed(
         client, admin, created["id"], amount=None, description=None, name=None, currency=None

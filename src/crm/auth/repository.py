@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from crm.core.clock import utcnow
-from crm.core.db import UTCDateTime
+from crm.core.db import UTCDateTime, first_row_before_transaction
 from crm.core.tenancy import Role, unscoped
 from crm.models import APIKey, AuthSession, Org, Profile, User
 
@@ -118,7 +118,7 @@ class MembershipRepository:
         (None, None, None)."""
         params = {"session_id": session_id, "user_id": user_id, "org_id": org_id}
         with unscoped(self.session):
-            row = (await self.session.execute(_caller_in_org(), params)).first()
+            row = await first_row_before_transaction(self.session, _caller_in_org(), params)
         return None if row is None else (row[0], row[1], row[2])
 
     async def active_membership(self, user_id: uuid.UUID, org_id: uuid.UUID) -> Profile | None:

@@ -16,12 +16,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVarTuple
 
 from fastapi import Depends, Request
-from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Uuid, event
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Select, Uuid, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, Row, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -36,6 +36,7 @@ from crm.core.clock import as_utc, utcnow
 from crm.core.config import Settings
 
 logger = logging.getLogger("crm.db")
+_Ts = TypeVarTuple("_Ts")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -345,6 +346,31 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def first_row_before_transaction(
+    session: AsyncSession, statement: Select[*_Ts], params: dict[str, Any]
+) -> Row[*_Ts] | None:
+    """The first row of a read that opens a request (the caller's session and membership),
+    run outside the request's transaction when that has not begun yet, on PostgreSQL.
+
+    A request whose answer is then served from the response cache needs no other statement;
+    on its own autocommit connection the read is 1 round trip instead of 3 (BEGIN, the read,
+    COMMIT), about a third of such a request's server CPU. Under READ COMMITTED each
+    statement sees its own snapshot anyway, so the later statements of a request that does go
+    on see the database no differently. SQLite keeps the session's connection: it has no
+    round trips to save, and switching its isolation level back would hand pysqlite the
+    transaction control the ``begin`` hook above keeps."""
+    engine = session.bind
+    if (
+        isinstance(engine, AsyncEngine)
+        and engine.dialect.name == "postgresql"
+        and not session.in_transaction()
+    ):
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return (await connection.execute(statement, params)).first()
+    return (await session.execute(statement, params)).first()
 
 
 @asynccontextmanager

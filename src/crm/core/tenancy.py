@@ -206,10 +206,14 @@ def _leave_row_security(session: Session) -> None:
     production the COMMIT itself would end the settings; inside a test's shared transaction
     nothing else would. (This listener runs before that bump's: core registers its
     listeners before the models are imported.)"""
-    if session.info.get(_RLS_KEY) is None or not _has_row_security(session):
+    if not _has_row_security(session):
         return
     if session.new or session.dirty or session.deleted:
+        # The commit would flush next; flushed here, a session that only creates enters the
+        # policies (in ``_new_rows_belong_to_tenant``) before this listener decides to leave.
         session.flush()
+    if session.info.get(_RLS_KEY) is None:
+        return
     if not (session.info.get(SHARED_CONNECTION_KEY) or session.info.get(_WROTE_KEY)):
         return  # a read: the COMMIT ends the settings, one statement saved
     session.connection().execute(_LEAVE_TENANT)
@@ -272,9 +276,11 @@ def _bind_org(state: ORMExecuteState, org_id: uuid.UUID) -> None:
 @event.listens_for(CRMSession, "before_flush")
 def _new_rows_belong_to_tenant(session: Session, _context: Any, _instances: Any) -> None:
     tenant = current_tenant(session)
+    inserts_tenant_rows = False
     for obj in session.new:
         if not isinstance(obj, TenantOwned):
             continue
+        inserts_tenant_rows = True
         if tenant is None:
             if session.info.get(_UNSCOPED_KEY):
                 continue
@@ -283,3 +289,8 @@ def _new_rows_belong_to_tenant(session: Session, _context: Any, _instances: Any)
             obj.org_id = tenant.org_id
         elif obj.org_id != tenant.org_id:
             raise TenantScopeMissing("new row belongs to another organization")
+    # A request that only creates (POST /api/leads/) runs no statement before its INSERT:
+    # the flush's INSERTs bypass ``do_orm_execute``, so the policies are entered here, and
+    # check the new rows as they check every other statement of the org.
+    if inserts_tenant_rows and tenant is not None and session.info.get(_RLS_KEY) != tenant.org_id:
+        _enter_row_security(session, tenant.org_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import Role, TenantContext, unscoped
+from crm.leads.counts import lead_counts
 from crm.leads.schemas import CLOSED, CONVERTED
 from crm.models import (
     Account,
@@ -57,6 +58,12 @@ class LeadFilters:
     tags: list[str] | None = None
     assigned_to: list[uuid.UUID] | None = None
 
+    def only_status_and_source(self) -> bool:
+        """Whether no filter but ``status`` and ``source`` is set."""
+        return not (
+            self.name or self.title or self.city or self.email or self.tags or self.assigned_to
+        )
+
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
         if self.name:
@@ -98,7 +105,12 @@ class LeadRepository:
 
     async def counts(self, filters: LeadFilters) -> dict[str, int]:
         """How many visible leads match, per status, in one statement (converted ones are
-        never listed, so never counted)."""
+        never listed, so never counted). An admin filtering by nothing but status and source
+        gets the sums the database keeps (``crm.leads.counts``); anything else is counted."""
+        if self.tenant.is_admin and filters.only_status_and_source():
+            return await lead_counts(
+                self.session, self.tenant.org_id, filters.status, filters.source
+            )
         statement = (
             visible(Lead, self.tenant)
             .where(*filters.conditions(), Lead.status != CONVERTED)

@@ -14,7 +14,7 @@ from crm.models.imports import LeadImport
 from crm.models.invoices import Invoice, InvoiceLine
 from crm.models.mail import OutboundEmail
 from crm.models.opportunity_rows import OpportunityItem, OpportunityLostReason
-from crm.models.sales import Account, Company, Contact, Lead, Opportunity
+from crm.models.sales import Account, Company, Contact, Lead, LeadCount, Opportunity
 from crm.models.tags import Tag
 from crm.models.tasks import Task
 from crm.models.teams import Team, team_members
@@ -37,6 +37,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "Lead",
+    "LeadCount",
     "LeadImport",
     "Opportunity",
     "OpportunityItem",

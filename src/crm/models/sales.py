@@ -201,6 +201,28 @@ class Lead(SalesRecord, Base):
     )
 
 
+class LeadCount(TenantOwned, Base):
+    """How many leads an org has per status and lower-cased source, as a running sum of
+    changes: the database's triggers on ``leads`` (migration c5e2a9d41f07) append +1 for
+    each lead that enters a (status, source) and -1 for each that leaves one, and
+    ``crm.leads.counts`` folds an org's rows into one per pair now and then. The lead list
+    of an admin sums these rows instead of counting up to a million leads.
+
+    Appended, not updated in place: concurrent writers of an org never wait on each other
+    for a counter row. Its ``org_id`` has no foreign key: the rows of an org that is being
+    deleted are appended while its leads are, and are then simply never read."""
+
+    __tablename__ = "lead_counts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    source_ci: Mapped[str | None] = mapped_column(String(255))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class Opportunity(SalesRecord, Base):
     __tablename__ = "opportunities"
 

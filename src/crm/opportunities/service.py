@@ -64,6 +64,8 @@ _SCALARS = (
     "is_active",
 )
 _REQUIRED = frozenset({"name", "currency", "is_active"})
+# Changes that replace related rows: the answer reloads them.
+_RELATIONS = frozenset({"account", "contacts", "assigned_to", "teams", "tags"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +204,11 @@ class OpportunityService:
             opportunity.contacts = await self._contacts(changes["contacts"])
         await self.links.apply(opportunity, changes)
         await self.session.flush()
-        return await self._reload(opportunity.id)
+        if changes.keys() & _RELATIONS:
+            return await self._reload(opportunity.id)
+        # Only columns changed, all set here (``updated_at`` and ``version`` included, by the
+        # flush): the loaded opportunity is what a reload would return, 6 statements fewer.
+        return opportunity
 
     # -- the ERPNext-style surface (§9): the same records, other names ----------------
 

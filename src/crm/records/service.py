@@ -74,9 +74,7 @@ class RecordLinks:
         """Who the caller may @-mention on this record (§4.5): an admin every active member;
         anyone else but the creator, the creator; the creator nobody."""
         if self.tenant.is_admin:
-            return [{"user__email": p.user.email} for p in await self.members.all(active=True)]
+            return [{"user__email": e} for e in await self.members.emails(active=True)]
         if record.created_by_id == self.tenant.profile_id or record.created_by_id is None:
             return []
-        return [
-            {"username": p.user.email} for p in await self.members.by_ids([record.created_by_id])
-        ]
+        return [{"username": e} for e in await self.members.emails(ids=[record.created_by_id])]

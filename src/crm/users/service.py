@@ -70,6 +70,12 @@ class MemberService:
         """Members ordered by e-mail; ``limit`` caps picker lookups."""
         return await self.profiles.all(active=active, limit=limit)
 
+    async def emails(
+        self, *, active: bool | None = None, ids: Sequence[uuid.UUID] | None = None
+    ) -> list[str]:
+        """Members' e-mails, ordered by e-mail: those with these ids, or all (active ones)."""
+        return await self.profiles.emails(active=active, ids=ids)
+
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Profile]:
         """Members of this org with these ids, active or not (unknown ids are skipped)."""
         return await self.profiles.by_ids(list(ids))
