@@ -58,9 +58,9 @@ from crm.core import migrations
 from crm.core.config import Settings
 from crm.core.db import Database, create_engine
 from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
-from crm.leads.counts import fold
 from crm.leads.schemas import SOURCES
 from crm.models import Account, Contact, Lead, Opportunity, Org, Profile, Tag, Team, team_members
+from crm.models.lead_counts import fold
 from crm.models.records import link_table
 from crm.opportunities.schemas import STAGE_PROBABILITY
 from crm.users.schemas import MemberCreate

@@ -1,9 +1,10 @@
-"""Lead counts kept by the database (``lead_counts``, ``crm.leads.counts``).
+"""Lead counts kept by the database (``lead_counts``, ``crm.models.lead_counts``).
 
-An admin's lead list filtered by nothing but status and source sums the rows the triggers
-append instead of counting the leads. After every kind of write (create, update of status,
-source or anything else, conversion, delete, CSV import, another org's writes) those sums
-must equal an exact count over ``leads``, before and after the rows are folded.
+An admin's lead list filtered by nothing but status and source, and an admin's dashboard,
+sum the rows the triggers append instead of counting the leads. After every kind of write
+(create, update of status, source or anything else, conversion, delete, CSV import, another
+org's writes) those sums must equal an exact count over ``leads``, before and after the
+rows are folded.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from sqlalchemy import delete, func, select
 
 from crm.core.db import Database
 from crm.core.tenancy import unscoped
-from crm.leads import counts as lead_counts_module
-from crm.leads.counts import fold
 from crm.models import Lead, LeadCount
+from crm.models import lead_counts as lead_counts_module
+from crm.models.lead_counts import fold
 from tests.conftest import Factory, Member
 from tests.leads.kit import create_lead
 
@@ -73,6 +74,10 @@ async def _listed(
 
 async def _assert_lists_match(client: httpx.AsyncClient, admin: Member, db: Database) -> None:
     exact = await _exact(db, admin.org_id)
+    dashboard = await client.get("/api/dashboard/", headers=admin.headers)
+    assert dashboard.status_code == 200, dashboard.text
+    leads = dashboard.json()["leads"]
+    assert (leads["open_leads"], leads["closed_leads"]) == _expected(exact, None, None)
     for status, source in itertools.product(STATUS_FILTERS, SOURCE_FILTERS):
         assert await _listed(client, admin, status, source) == _expected(exact, status, source), (
             status,
@@ -192,6 +197,8 @@ async def test_only_an_admins_status_and_source_list_reads_the_sums(
             )
             await session.commit()
     assert await _listed(client, admin, None, None) == (7, 0)
+    dashboard = (await client.get("/api/dashboard/", headers=admin.headers)).json()
+    assert dashboard["leads"]["open_leads"] == 7
     assert await _listed(client, admin, "assigned", "CALL") == (7, 0)
     assert await _listed(client, admin, "assigned", "call", name="Kim") == (2, 0)  # counted
     assert await _listed(client, user, "assigned", "call") == (1, 0)  # counted: hers only

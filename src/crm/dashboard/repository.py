@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Lead, Opportunity
+from crm.models.lead_counts import lead_counts
 from crm.models.records import SalesRecord
 from crm.records.repository import visible
 
@@ -26,6 +27,13 @@ class DashboardRepository:
             select(subquery.c.key, func.count()).group_by(subquery.c.key)
         )
         return {str(key): int(count) for key, count in rows.all()}
+
+    async def lead_counts(self) -> dict[str, int]:
+        """How many visible leads per status: an admin's from the sums the database keeps
+        (``crm.models.lead_counts``), anyone else's counted."""
+        if self.tenant.is_admin:
+            return await lead_counts(self.session, self.tenant.org_id)
+        return await self.counts_by(Lead, Lead.status)
 
     async def count(self, model: type[SalesRecord]) -> int:
         subquery = visible(model, self.tenant).with_only_columns(model.id).subquery()

@@ -19,7 +19,7 @@ from crm.dashboard.schemas import (
     RecentOpportunity,
     StageCount,
 )
-from crm.models import Account, Contact, Lead, Opportunity
+from crm.models import Account, Contact, Opportunity
 
 RECENT = 10  # newest records per module
 
@@ -30,7 +30,7 @@ class DashboardService:
 
     async def build(self) -> DashboardOut:
         accounts = await self.data.counts_by(Account, Account.status)
-        leads = await self.data.counts_by(Lead, Lead.status)
+        leads = await self.data.lead_counts()
         stages = await self.data.counts_by(Opportunity, Opportunity.stage)
         contacts_count = await self.data.count(Contact)
         open_accounts, closed_accounts = accounts.get("open", 0), accounts.get("closed", 0)

@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from crm.models import changes as _changes  # noqa: F401 - registers the version bump
+from crm.models import lead_counts as _lead_counts  # noqa: F401 - registers the folds
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_keys import APIKey
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags

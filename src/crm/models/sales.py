@@ -205,7 +205,7 @@ class LeadCount(TenantOwned, Base):
     """How many leads an org has per status and lower-cased source, as a running sum of
     changes: the database's triggers on ``leads`` (migration c5e2a9d41f07) append +1 for
     each lead that enters a (status, source) and -1 for each that leaves one, and
-    ``crm.leads.counts`` folds an org's rows into one per pair now and then. The lead list
+    ``crm.models.lead_counts`` folds an org's rows into one per pair now and then. The lead list
     of an admin sums these rows instead of counting up to a million leads.
 
     Appended, not updated in place: concurrent writers of an org never wait on each other

@@ -25,8 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from crm.core.db import CRMSession
 from crm.core.tenancy import current_tenant
-from crm.models import Lead, LeadCount
-from crm.models.sales import LEAD_STATUSES
+from crm.models.sales import LEAD_STATUSES, Lead, LeadCount
 
 CONVERTED = "converted"
 assert CONVERTED in LEAD_STATUSES
@@ -38,16 +37,23 @@ _WRITTEN_KEY = "crm_leads_written"
 
 
 async def lead_counts(
-    session: AsyncSession, org_id: uuid.UUID, status: str | None, source: str | None
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    status: str | None = None,
+    source: str | None = None,
+    *,
+    converted: bool = False,
 ) -> dict[str, int]:
-    """How many of the org's leads there are per status (converted ones left out, as the
-    list leaves them out), optionally of one status and one source (compared as
-    ``LeadFilters`` compares them: the source case-insensitively)."""
+    """How many of the org's leads there are per status (converted ones only with
+    ``converted``: the lists leave them out), optionally of one status and one source
+    (compared as ``LeadFilters`` compares them: the source case-insensitively)."""
     statement = (
         select(LeadCount.status, func.sum(LeadCount.n))
-        .where(LeadCount.org_id == org_id, LeadCount.status != CONVERTED)
+        .where(LeadCount.org_id == org_id)
         .group_by(LeadCount.status)
     )
+    if not converted:
+        statement = statement.where(LeadCount.status != CONVERTED)
     if status:
         statement = statement.where(LeadCount.status == status)
     if source:
