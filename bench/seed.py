@@ -677,6 +677,7 @@ async def load(
                     engine, _table(model), rows(gen, plan, links), progress, tasks[name]
                 )
                 timings[name] = time.perf_counter() - began
+                await analyze(engine, model.__tablename__)
             began = time.perf_counter()
             link_task = progress.add_task(
                 "link tables", total=sum(len(rows) for rows in links.rows.values())
@@ -739,6 +740,20 @@ async def rebuild_fts(engine: AsyncEngine, triggers: list[str]) -> None:
         await conn.execute(text("INSERT INTO search_index (search_index) VALUES ('rebuild')"))
         for sql in triggers:
             await conn.execute(text(sql))
+
+
+async def analyze(engine: AsyncEngine, table: str) -> None:
+    """PostgreSQL: statistics for a table just filled, before rows that refer to it go in.
+
+    A new table's statistics say it is (nearly) empty until ANALYZE runs, so the plan of
+    every foreign-key check into it is a sequential scan: 34 ms per linked row at 1,000,000
+    leads (measured: 2,000 ``leads_tags`` rows took 68.5 s in their FK checks), which made
+    the link tables most of a 39-minute seed."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text(f"ANALYZE {table}"))
 
 
 async def refresh_statistics(engine: AsyncEngine) -> None:
