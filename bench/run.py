@@ -60,7 +60,7 @@ from crm.core.config import Settings
 from crm.core.db import create_engine
 from crm.core.pagination import SPLIT_HALVES, CursorSigner
 from crm.models import Account, Contact, Lead, Opportunity, Org
-from crm.models.lead_counts import fold
+from crm.models.record_counts import fold
 
 BENCH_DIR = Path(__file__).resolve().parent
 # Issue 7's p95 targets on PostgreSQL (1M leads, 2 workers, concurrency 16), per scenario.

@@ -60,7 +60,7 @@ from crm.core.db import Database, create_engine
 from crm.core.tenancy import Role, TenantContext, bind_tenant, unscoped
 from crm.leads.schemas import SOURCES
 from crm.models import Account, Contact, Lead, Opportunity, Org, Profile, Tag, Team, team_members
-from crm.models.lead_counts import fold
+from crm.models.record_counts import fold
 from crm.models.records import link_table
 from crm.opportunities.schemas import STAGE_PROBABILITY
 from crm.users.schemas import MemberCreate

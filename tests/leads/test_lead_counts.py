@@ -1,4 +1,4 @@
-"""Lead counts kept by the database (``lead_counts``, ``crm.models.lead_counts``).
+"""Lead counts kept by the database (``lead_counts``, ``crm.models.record_counts``).
 
 An admin's lead list filtered by nothing but status and source, and an admin's dashboard,
 sum the rows the triggers append instead of counting the leads. After every kind of write
@@ -20,8 +20,8 @@ from sqlalchemy import delete, func, select
 from crm.core.db import Database
 from crm.core.tenancy import unscoped
 from crm.models import Lead, LeadCount
-from crm.models import lead_counts as lead_counts_module
-from crm.models.lead_counts import fold
+from crm.models import record_counts as lead_counts_module
+from crm.models.record_counts import fold
 from tests.conftest import Factory, Member
 from tests.leads.kit import create_lead
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.core.pagination import Keyset, PageParams
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Opportunity
+from crm.models.record_counts import account_counts
 from crm.records.repository import (
     LinkIds,
     Pick,
@@ -38,6 +39,10 @@ class AccountFilters:
     tags: list[str] | None = None
     status: str | None = None
     assigned_to: list[uuid.UUID] | None = None
+
+    def only_status(self) -> bool:
+        """Whether no filter but ``status`` is set."""
+        return not (self.name or self.city or self.industry or self.tags or self.assigned_to)
 
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -65,7 +70,11 @@ class AccountRepository:
         return statement.options(*link_loaders(Account), selectinload(Account.contacts))
 
     async def counts(self, filters: AccountFilters) -> dict[str, int]:
-        """How many visible accounts match, per status, in one statement."""
+        """How many visible accounts match, per status, in one statement. An admin filtering
+        by nothing but status gets the sums the database keeps (``crm.models.record_counts``);
+        anything else is counted."""
+        if self.tenant.is_admin and filters.only_status():
+            return await account_counts(self.session, self.tenant.org_id, filters.status)
         statement = (
             visible(Account, self.tenant)
             .where(*filters.conditions())

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.core.tenancy import TenantContext
 from crm.models import Account, Contact, Lead, Opportunity
-from crm.models.lead_counts import lead_counts
+from crm.models.record_counts import account_counts, lead_counts
 from crm.models.records import SalesRecord
 from crm.records.repository import visible
 
@@ -28,9 +28,16 @@ class DashboardRepository:
         )
         return {str(key): int(count) for key, count in rows.all()}
 
+    async def account_counts(self) -> dict[str, int]:
+        """How many visible accounts per status: an admin's from the sums the database keeps
+        (``crm.models.record_counts``), anyone else's counted."""
+        if self.tenant.is_admin:
+            return await account_counts(self.session, self.tenant.org_id)
+        return await self.counts_by(Account, Account.status)
+
     async def lead_counts(self) -> dict[str, int]:
         """How many visible leads per status: an admin's from the sums the database keeps
-        (``crm.models.lead_counts``), anyone else's counted."""
+        (``crm.models.record_counts``), anyone else's counted."""
         if self.tenant.is_admin:
             return await lead_counts(self.session, self.tenant.org_id)
         return await self.counts_by(Lead, Lead.status)

@@ -19,7 +19,7 @@ from crm.dashboard.schemas import (
     RecentOpportunity,
     StageCount,
 )
-from crm.models import Account, Contact, Opportunity
+from crm.models import Contact, Opportunity
 
 RECENT = 10  # newest records per module
 
@@ -29,7 +29,7 @@ class DashboardService:
         self.data = DashboardRepository(session, tenant)
 
     async def build(self) -> DashboardOut:
-        accounts = await self.data.counts_by(Account, Account.status)
+        accounts = await self.data.account_counts()
         leads = await self.data.lead_counts()
         stages = await self.data.counts_by(Opportunity, Opportunity.stage)
         contacts_count = await self.data.count(Contact)

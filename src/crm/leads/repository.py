@@ -26,7 +26,7 @@ from crm.models import (
     Profile,
     User,
 )
-from crm.models.lead_counts import lead_counts
+from crm.models.record_counts import lead_counts
 from crm.records.repository import (
     LinkIds,
     Pick,
@@ -106,7 +106,7 @@ class LeadRepository:
     async def counts(self, filters: LeadFilters) -> dict[str, int]:
         """How many visible leads match, per status, in one statement (converted ones are
         never listed, so never counted). An admin filtering by nothing but status and source
-        gets the sums the database keeps (``crm.models.lead_counts``); anything else is counted."""
+        gets the sums the database keeps (``crm.models.record_counts``); anything else is counted."""
         if self.tenant.is_admin and filters.only_status_and_source():
             return await lead_counts(
                 self.session, self.tenant.org_id, filters.status, filters.source

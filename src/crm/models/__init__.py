@@ -1,7 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from crm.models import changes as _changes  # noqa: F401 - registers the version bump
-from crm.models import lead_counts as _lead_counts  # noqa: F401 - registers the folds
+from crm.models import record_counts as _record_counts  # noqa: F401 - registers the folds
 from crm.models.activity import PARENT_TABLES, Attachment, Comment
 from crm.models.api_keys import APIKey
 from crm.models.api_settings import APISetting, api_setting_assignees, api_setting_tags
@@ -15,7 +15,15 @@ from crm.models.imports import LeadImport
 from crm.models.invoices import Invoice, InvoiceLine
 from crm.models.mail import OutboundEmail
 from crm.models.opportunity_rows import OpportunityItem, OpportunityLostReason
-from crm.models.sales import Account, Company, Contact, Lead, LeadCount, Opportunity
+from crm.models.sales import (
+    Account,
+    AccountCount,
+    Company,
+    Contact,
+    Lead,
+    LeadCount,
+    Opportunity,
+)
 from crm.models.tags import Tag
 from crm.models.tasks import Task
 from crm.models.teams import Team, team_members
@@ -25,6 +33,7 @@ __all__ = [
     "APIKey",
     "APISetting",
     "Account",
+    "AccountCount",
     "Address",
     "Attachment",
     "AuthSession",

@@ -205,7 +205,7 @@ class LeadCount(TenantOwned, Base):
     """How many leads an org has per status and lower-cased source, as a running sum of
     changes: the database's triggers on ``leads`` (migration c5e2a9d41f07) append +1 for
     each lead that enters a (status, source) and -1 for each that leaves one, and
-    ``crm.models.lead_counts`` folds an org's rows into one per pair now and then. The lead list
+    ``crm.models.record_counts`` folds an org's rows into one per pair now and then. The lead list
     of an admin sums these rows instead of counting up to a million leads.
 
     Appended, not updated in place: concurrent writers of an org never wait on each other
@@ -220,6 +220,20 @@ class LeadCount(TenantOwned, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     status: Mapped[str] = mapped_column(String(20))
     source_ci: Mapped[str | None] = mapped_column(String(255))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccountCount(TenantOwned, Base):
+    """How many accounts an org has per status, kept as ``LeadCount`` keeps the leads' (+1/-1
+    rows appended by the triggers of migration d8a4c2f16b93, folded now and then)."""
+
+    __tablename__ = "account_counts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    status: Mapped[str] = mapped_column(String(10))
     n: Mapped[int] = mapped_column(BigInteger)
 
 
