@@ -17,9 +17,9 @@ from sqlalchemy import delete, func, select
 from crm.core.db import Database
 from crm.core.tenancy import unscoped
 from crm.models import Account, AccountCount
-from crm.models.record_counts import fold
 from tests.conftest import Factory, Member
 from tests.leads.kit import create_lead
+from tests.records.counts import count_rows, fold_org
 
 
 async def _create(client: httpx.AsyncClient, member: Member, **body: str) -> str:
@@ -63,17 +63,6 @@ async def _assert_match(client: httpx.AsyncClient, admin: Member, database: Data
     )
 
 
-async def _rows(database: Database, org_id: str) -> int:
-    async with database.sessionmaker() as session:
-        with unscoped(session):
-            total = await session.scalar(
-                select(func.count())
-                .select_from(AccountCount)
-                .where(AccountCount.org_id == uuid.UUID(org_id))
-            )
-            return int(total or 0)
-
-
 async def test_account_counts_follow_every_kind_of_write(
     client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:
@@ -100,12 +89,9 @@ async def test_account_counts_follow_every_kind_of_write(
     )
     await _assert_match(client, admin, test_database)
 
-    assert await _rows(test_database, admin.org_id) > 2
-    async with test_database.sessionmaker() as session:
-        connection = await session.connection()
-        await connection.run_sync(fold, uuid.UUID(admin.org_id))
-        await session.commit()
-    assert await _rows(test_database, admin.org_id) <= 2
+    assert await count_rows(test_database, AccountCount, admin.org_id) > 2
+    await fold_org(test_database, admin.org_id)
+    assert await count_rows(test_database, AccountCount, admin.org_id) <= 2
     await _assert_match(client, admin, test_database)
 
 

@@ -21,9 +21,9 @@ from crm.core.db import Database
 from crm.core.tenancy import unscoped
 from crm.models import Lead, LeadCount
 from crm.models import record_counts as lead_counts_module
-from crm.models.record_counts import fold
 from tests.conftest import Factory, Member
 from tests.leads.kit import create_lead
+from tests.records.counts import count_rows, fold_org
 
 STATUS_FILTERS = (None, "assigned", "in process", "recycled", "closed", "converted")
 SOURCE_FILTERS = (None, "call", "Email", "web")
@@ -85,24 +85,6 @@ async def _assert_lists_match(client: httpx.AsyncClient, admin: Member, db: Data
         )
 
 
-async def _count_rows(database: Database, org_id: str) -> int:
-    async with database.sessionmaker() as session:
-        with unscoped(session):
-            total = await session.scalar(
-                select(func.count())
-                .select_from(LeadCount)
-                .where(LeadCount.org_id == uuid.UUID(org_id))
-            )
-            return int(total or 0)
-
-
-async def _fold(database: Database, org_id: str) -> None:
-    async with database.sessionmaker() as session:
-        connection = await session.connection()
-        await connection.run_sync(fold, uuid.UUID(org_id))
-        await session.commit()
-
-
 async def test_counts_follow_every_kind_of_write(
     client: httpx.AsyncClient, factory: Factory, test_database: Database
 ) -> None:
@@ -156,11 +138,11 @@ async def test_counts_follow_every_kind_of_write(
 
     # Folding replaces the rows by one per pair; the sums stay.
     pairs = len(await _exact(test_database, admin.org_id))
-    assert await _count_rows(test_database, admin.org_id) > pairs
-    await _fold(test_database, admin.org_id)
-    assert await _count_rows(test_database, admin.org_id) <= pairs
+    assert await count_rows(test_database, LeadCount, admin.org_id) > pairs
+    await fold_org(test_database, admin.org_id)
+    assert await count_rows(test_database, LeadCount, admin.org_id) <= pairs
     await _assert_lists_match(client, admin, test_database)
-    await _fold(test_database, admin.org_id)  # folding folded rows changes nothing
+    await fold_org(test_database, admin.org_id)  # folding folded rows changes nothing
     await _assert_lists_match(client, admin, test_database)
     await create_lead(client, admin, status="assigned", source="call")
     await _assert_lists_match(client, admin, test_database)
@@ -178,7 +160,7 @@ async def test_writes_fold_now_and_then(
     for n in range(7):
         await create_lead(client, admin, status="assigned", source=f"s{n % 2}")
     # 7 creates, folded after the 3rd and the 6th: the 2 pairs, plus the 7th's row.
-    assert await _count_rows(test_database, admin.org_id) == 3
+    assert await count_rows(test_database, LeadCount, admin.org_id) == 3
     await _assert_lists_match(client, admin, test_database)
 
 

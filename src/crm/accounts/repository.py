@@ -25,6 +25,7 @@ from crm.records.repository import (
     link_loaders,
     newest_first,
     older_than,
+    only_filters,
     pickers,
     tagged_with,
     visible,
@@ -42,7 +43,7 @@ class AccountFilters:
 
     def only_status(self) -> bool:
         """Whether no filter but ``status`` is set."""
-        return not (self.name or self.city or self.industry or self.tags or self.assigned_to)
+        return only_filters(self, "status")
 
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []

@@ -28,19 +28,14 @@ class DashboardRepository:
         )
         return {str(key): int(count) for key, count in rows.all()}
 
-    async def account_counts(self) -> dict[str, int]:
-        """How many visible accounts per status: an admin's from the sums the database keeps
-        (``crm.models.record_counts``), anyone else's counted."""
+    async def status_counts(self, model: type[Account] | type[Lead]) -> dict[str, int]:
+        """How many visible accounts or leads per status: an admin's from the sums the
+        database keeps (``crm.models.record_counts``; leads without the converted ones),
+        anyone else's counted."""
         if self.tenant.is_admin:
-            return await account_counts(self.session, self.tenant.org_id)
-        return await self.counts_by(Account, Account.status)
-
-    async def lead_counts(self) -> dict[str, int]:
-        """How many visible leads per status: an admin's from the sums the database keeps
-        (``crm.models.record_counts``), anyone else's counted."""
-        if self.tenant.is_admin:
-            return await lead_counts(self.session, self.tenant.org_id)
-        return await self.counts_by(Lead, Lead.status)
+            summed = account_counts if model is Account else lead_counts
+            return await summed(self.session, self.tenant.org_id)
+        return await self.counts_by(model, model.status)
 
     async def count(self, model: type[SalesRecord]) -> int:
         subquery = visible(model, self.tenant).with_only_columns(model.id).subquery()

@@ -19,7 +19,7 @@ from crm.dashboard.schemas import (
     RecentOpportunity,
     StageCount,
 )
-from crm.models import Contact, Opportunity
+from crm.models import Account, Contact, Lead, Opportunity
 
 RECENT = 10  # newest records per module
 
@@ -29,8 +29,8 @@ class DashboardService:
         self.data = DashboardRepository(session, tenant)
 
     async def build(self) -> DashboardOut:
-        accounts = await self.data.account_counts()
-        leads = await self.data.lead_counts()
+        accounts = await self.data.status_counts(Account)
+        leads = await self.data.status_counts(Lead)
         stages = await self.data.counts_by(Opportunity, Opportunity.stage)
         contacts_count = await self.data.count(Contact)
         open_accounts, closed_accounts = accounts.get("open", 0), accounts.get("closed", 0)

@@ -39,6 +39,7 @@ from crm.records.repository import (
     link_loaders,
     newest_first,
     older_than,
+    only_filters,
     pickers,
     tagged_with,
     visible,
@@ -60,9 +61,7 @@ class LeadFilters:
 
     def only_status_and_source(self) -> bool:
         """Whether no filter but ``status`` and ``source`` is set."""
-        return not (
-            self.name or self.title or self.city or self.email or self.tags or self.assigned_to
-        )
+        return only_filters(self, "status", "source")
 
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []

@@ -52,30 +52,31 @@ async def lead_counts(
     """How many of the org's leads there are per status (converted ones left out, as the
     lists leave them out), optionally of one status and one source (compared as
     ``LeadFilters`` compares them: the source case-insensitively)."""
-    statement = (
-        select(LeadCount.status, func.sum(LeadCount.n))
-        .where(LeadCount.org_id == org_id, LeadCount.status != CONVERTED)
-        .group_by(LeadCount.status)
-    )
+    conditions = [LeadCount.status != CONVERTED]
     if status:
-        statement = statement.where(LeadCount.status == status)
+        conditions.append(LeadCount.status == status)
     if source:
-        statement = statement.where(LeadCount.source_ci == source.strip().lower())
-    rows = (await session.execute(statement)).all()
-    return {name: int(n) for name, n in rows if n}
+        conditions.append(LeadCount.source_ci == source.strip().lower())
+    return await _per_status(session, LeadCount, org_id, conditions)
 
 
 async def account_counts(
     session: AsyncSession, org_id: uuid.UUID, status: str | None = None
 ) -> dict[str, int]:
     """How many of the org's accounts there are per status, optionally of one status."""
+    conditions = [AccountCount.status == status] if status else []
+    return await _per_status(session, AccountCount, org_id, conditions)
+
+
+async def _per_status(
+    session: AsyncSession, model: Any, org_id: uuid.UUID, conditions: list[Any]
+) -> dict[str, int]:
+    """The org's rows of a count table summed per status (statuses summing to 0 left out)."""
     statement = (
-        select(AccountCount.status, func.sum(AccountCount.n))
-        .where(AccountCount.org_id == org_id)
-        .group_by(AccountCount.status)
+        select(model.status, func.sum(model.n))
+        .where(model.org_id == org_id, *conditions)
+        .group_by(model.status)
     )
-    if status:
-        statement = statement.where(AccountCount.status == status)
     rows = (await session.execute(statement)).all()
     return {name: int(n) for name, n in rows if n}
 

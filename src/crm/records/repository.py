@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
@@ -159,6 +159,12 @@ def assigned_to_any(model: type[SalesRecord], ids: Sequence[uuid.UUID]) -> Colum
 def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match (§1.5 text filters)."""
     return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def only_filters(filters: Any, *allowed: str) -> bool:
+    """Whether a filters dataclass sets nothing but the ``allowed`` fields (derived from its
+    fields, so a filter added later is never mistaken for an unfiltered list)."""
+    return not any(getattr(filters, f.name) for f in fields(filters) if f.name not in allowed)
 
 
 def equals_ci(stored_lower: Any, text: str) -> ColumnElement[bool]:
